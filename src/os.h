@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.h — the only interface between liboffheap and the operating system's
+ * memory calls.  Exactly one os_<platform>.c implements it.
+ *
+ * Contract for every function: addresses are page aligned, sizes are
+ * non-zero multiples of the page size (the caller rounds), results are 0 or
+ * an errno value, errno itself is left as it was.  Nothing here allocates
+ * through malloc, so the interposer may call any of it.
+ */
+#ifndef OH_OS_H
+#define OH_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Page size and huge page size in bytes (huge: 0 when unknown). */
+size_t oh_os_page_size(void);
+size_t oh_os_huge_page_size(void);
+
+/* Reserve `size` bytes of readable-writable address space aligned to `align`
+ * (a power of two >= page size) without committing memory (MAP_NORESERVE).
+ * With huge set, try MAP_HUGETLB first, then fall back to normal pages with
+ * transparent huge pages requested; *got_huge tells which (may be NULL).
+ * Returns the base or NULL (ENOMEM or the refusal's errno in *err). */
+void *oh_os_reserve(size_t size, size_t align, bool huge, bool *got_huge, int *err);
+
+/* Unmap a reservation made by oh_os_reserve (whole or part). */
+void oh_os_unreserve(void *addr, size_t size);
+
+/* Make the pages resident now (prealloc).  0 or ENOMEM. */
+int oh_os_commit(void *addr, size_t size);
+
+/* Give the pages back: contents become zero on next touch.  0 or errno. */
+int oh_os_decommit(void *addr, size_t size);
+
+/* Change protection: none, or read-write.  0 or errno. */
+int oh_os_protect(void *addr, size_t size, bool accessible);
+
+/* madvise with a raw advice value; 0 or errno. */
+int oh_os_advise(void *addr, size_t size, int advice);
+
+/* Bytes currently mapped through oh_os_reserve and not unmapped (for tests
+ * that prove a rollback gave everything back). */
+size_t oh_os_mapped_bytes(void);
+
+/* Resident set size of the process in bytes, 0 when unreadable. */
+size_t oh_os_rss(void);
+
+#endif

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os_linux.c — os.h on Linux: mmap/madvise/mprotect, /proc for sizes.
+ * Reservations are PROT_READ|PROT_WRITE with MAP_NORESERVE: touching a page
+ * commits it, so the bump path needs no system call.
+ */
+#include "os.h"
+
+#include "fault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static _Atomic size_t mapped_bytes;
+
+size_t oh_os_page_size(void)
+{
+    static _Atomic size_t cached;
+    size_t p = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (!p) {
+        long v = sysconf(_SC_PAGESIZE);
+        p = v > 0 ? (size_t)v : 4096u;
+        atomic_store_explicit(&cached, p, memory_order_relaxed);
+    }
+    return p;
+}
+
+/* Read a small /proc file into buf without stdio; returns bytes read. */
+static size_t read_proc(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return n;
+}
+
+static size_t parse_ulong(const char *s, const char **end)
+{
+    size_t v = 0;
+    while (*s == ' ' || *s == '\t') s++;
+    while (*s >= '0' && *s <= '9') v = v * 10 + (size_t)(*s++ - '0');
+    if (end) *end = s;
+    return v;
+}
+
+size_t oh_os_huge_page_size(void)
+{
+    static _Atomic size_t cached;
+    size_t h = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (h) return h;
+    char buf[4096];
+    int saved = errno;
+    if (read_proc("/proc/meminfo", buf, sizeof buf)) {
+        const char *p = strstr(buf, "Hugepagesize:");
+        if (p) h = parse_ulong(p + strlen("Hugepagesize:"), NULL) * 1024u;
+    }
+    errno = saved;
+#if defined(__x86_64__)
+    if (!h) h = 2u << 20;
+#endif
+    atomic_store_explicit(&cached, h, memory_order_relaxed);
+    return h;
+}
+
+void *oh_os_reserve(size_t size, size_t align, bool huge, bool *got_huge, int *err)
+{
+    int saved = errno;
+    if (got_huge) *got_huge = false;
+    if (oh_fault_hit(OH_FAULT_MMAP)) {
+        if (err) *err = ENOMEM;
+        return NULL;
+    }
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    if (huge) {
+        /* Only works where huge pages were reserved (vm.nr_hugepages); the
+         * kernel aligns MAP_HUGETLB mappings to the huge page size. */
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags | MAP_HUGETLB, -1, 0);
+        if (p != MAP_FAILED && ((uintptr_t)p & (align - 1)) == 0) {
+            if (got_huge) *got_huge = true;
+            atomic_fetch_add(&mapped_bytes, size);
+            errno = saved;
+            return p;
+        }
+        if (p != MAP_FAILED) munmap(p, size);
+    }
+    /* Over-reserve by align and trim both ends so the base is aligned. */
+    size_t page = oh_os_page_size();
+    size_t extra = align > page ? align : 0;
+    if (size + extra < size) {
+        if (err) *err = ENOMEM;
+        errno = saved;
+        return NULL;
+    }
+    char *raw = mmap(NULL, size + extra, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (raw == MAP_FAILED) {
+        if (err) *err = errno == EINVAL ? ENOMEM : errno;
+        errno = saved;
+        return NULL;
+    }
+    char *base = (char *)(((uintptr_t)raw + (align - 1)) & ~(uintptr_t)(align - 1));
+    if (extra) {
+        size_t head = (size_t)(base - raw);
+        size_t tail = extra - head;
+        if (head) munmap(raw, head);
+        if (tail) munmap(base + size, tail);
+    }
+    if (huge) (void)madvise(base, size, MADV_HUGEPAGE);
+    atomic_fetch_add(&mapped_bytes, size);
+    errno = saved;
+    return base;
+}
+
+void oh_os_unreserve(void *addr, size_t size)
+{
+    int saved = errno;
+    if (munmap(addr, size) == 0) atomic_fetch_sub(&mapped_bytes, size);
+    errno = saved;
+}
+
+int oh_os_commit(void *addr, size_t size)
+{
+    int saved = errno;
+    if (oh_fault_hit(OH_FAULT_MMAP)) return ENOMEM;
+    if (madvise(addr, size, MADV_POPULATE_WRITE) != 0) {
+        if (errno != EINVAL) {
+            int e = errno == EFAULT || errno == EHWPOISON ? ENOMEM : errno;
+            errno = saved;
+            return e;
+        }
+        /* Kernels before 5.14: touch every page. */
+        size_t page = oh_os_page_size();
+        for (size_t off = 0; off < size; off += page) ((volatile char *)addr)[off] = 0;
+    }
+    errno = saved;
+    return 0;
+}
+
+int oh_os_decommit(void *addr, size_t size)
+{
+    int saved = errno;
+    int r = madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : errno;
+    errno = saved;
+    return r;
+}
+
+int oh_os_protect(void *addr, size_t size, bool accessible)
+{
+    int saved = errno;
+    int r = mprotect(addr, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0 ? 0 : errno;
+    errno = saved;
+    return r;
+}
+
+int oh_os_advise(void *addr, size_t size, int advice)
+{
+    int saved = errno;
+    int r = madvise(addr, size, advice) == 0 ? 0 : errno;
+    errno = saved;
+    return r;
+}
+
+size_t oh_os_mapped_bytes(void)
+{
+    return atomic_load(&mapped_bytes);
+}
+
+size_t oh_os_rss(void)
+{
+    char buf[128];
+    int saved = errno;
+    size_t rss = 0;
+    if (read_proc("/proc/self/statm", buf, sizeof buf)) {
+        const char *p;
+        (void)parse_ulong(buf, &p);
+        rss = parse_ulong(p, NULL) * oh_os_page_size();
+    }
+    errno = saved;
+    return rss;
+}
