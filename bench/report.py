@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Tables, ratios and goal checks of a scripts/bench.sh run.
+
+usage: report.py OUTDIR
+
+Reads OUTDIR/results.tsv (column, round, program, case, metric, value: one
+line per RESULT line a benchmark printed, tagged by the script with the
+allocator or variant it ran as and the interleaving round) and, when
+present, OUTDIR/callgrind.tsv (column, program, case, ops, Ir).  Prints the
+tables to stdout and writes OUTDIR/requests.dat for gnuplot.  Every figure is
+a median over the interleaved rounds; nothing here is invented: a missing
+column is printed as '-'.
+"""
+import collections
+import os
+import statistics
+import sys
+
+PEERS = ["glibc", "jemalloc", "mimalloc", "tcmalloc"]
+ORDER = PEERS + ["liboffheap", "miheap", "bump"]
+
+
+def load(outdir):
+    data = collections.defaultdict(list)  # (col, prog, case, metric) -> [values in round order]
+    rounds = collections.defaultdict(dict)  # (col, prog, case, metric) -> {round: value}
+    path = os.path.join(outdir, "results.tsv")
+    if not os.path.exists(path):
+        return data, rounds
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 6:
+                continue
+            col, rnd, prog, case, metric, value = parts
+            try:
+                v = float(value)
+            except ValueError:
+                continue
+            data[(col, prog, case, metric)].append(v)
+            rounds[(col, prog, case, metric)][rnd] = v
+    return data, rounds
+
+
+def med(data, col, prog, case, metric):
+    v = data.get((col, prog, case, metric))
+    return statistics.median(v) if v else None
+
+
+def fmt(v, spec="{:,.0f}"):
+    return "-" if v is None else spec.format(v)
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def cols_present(data, prog):
+    present = {k[0] for k in data if k[1] == prog}
+    return [c for c in ORDER if c in present] + sorted(present - set(ORDER))
+
+
+def table(headers, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(headers)]
+    line = "  ".join(str(h).rjust(w) if i else str(h).ljust(w) for i, (h, w) in enumerate(zip(headers, widths)))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    print()
+
+
+def goal(name, value, target, cmp, unit="x"):
+    if value is None:
+        print(f"  GOAL {name}: not measured (target {cmp} {target}{unit})")
+        return
+    ok = value >= target if cmp == ">=" else value <= target
+    print(f"  GOAL {name}: {value:.3f}{unit} (target {cmp} {target}{unit}) -> {'MET' if ok else 'MISSED'}")
+
+
+def nrounds(data, prog):
+    return max((len(v) for k, v in data.items() if k[1] == prog), default=0)
+
+
+def report_request(data):
+    prog = "request"
+    cols = cols_present(data, prog)
+    if not cols:
+        return
+    print(f"## Request loop (200 small + 2 x 64 KiB blocks per request), median of {nrounds(data, prog)} interleaved runs\n")
+    rows = []
+    for c in cols:
+        r = [c]
+        for t in ("t1", "t2"):
+            r.append(fmt(med(data, c, prog, t, "req_per_s")))
+            r.append(fmt(med(data, c, prog, t, "peak_rss_kib")))
+        rows.append(r)
+    table(["allocator", "req/s 1 thr", "peak RSS KiB", "req/s 2 thr", "peak RSS KiB"], rows)
+    with open(os.path.join(OUTDIR, "requests.dat"), "w") as f:
+        f.write("# allocator req_per_s_1thread req_per_s_2threads\n")
+        for c in cols:
+            a = med(data, c, prog, "t1", "req_per_s")
+            b = med(data, c, prog, "t2", "req_per_s")
+            f.write(f"{c} {a if a is not None else 0:.0f} {b if b is not None else 0:.0f}\n")
+    for t in ("t1", "t2"):
+        off = med(data, "liboffheap", prog, t, "req_per_s")
+        peers = {c: med(data, c, prog, t, "req_per_s") for c in PEERS + ["miheap"]}
+        peers = {c: v for c, v in peers.items() if v is not None}
+        bump = med(data, "bump", prog, t, "req_per_s")
+        if peers:
+            best = max(peers, key=peers.get)
+            print(f"  {t}: ratios liboffheap / peer: " +
+                  ", ".join(f"{c} {fmt(ratio(off, v), '{:.2f}')}x" for c, v in peers.items()))
+            goal(f"request loop {t}: liboffheap / best peer ({best})", ratio(off, peers[best]), 2.0, ">=")
+            print(f"  (for scale: bump / best peer = {fmt(ratio(bump, peers[best]), '{:.2f}')}x)")
+        goal(f"request loop {t}: bump / liboffheap", ratio(bump, off), 1.3, "<=")
+    print()
+
+
+def report_json(data):
+    prog = "json"
+    cols = cols_present(data, prog)
+    if not cols:
+        return
+    print(f"## Real library per request (~4 KiB JSON), median of {nrounds(data, prog)} interleaved runs\n")
+    rows = []
+    for c in cols:
+        rows.append([c,
+                     fmt(med(data, c, prog, "cjson", "req_per_s")),
+                     fmt(med(data, c, prog, "jansson", "req_per_s")),
+                     "/".join(fmt(med(data, c, prog, "cjson", m)) for m in
+                              ("rss_start_kib", "rss_mid_kib", "rss_end_kib")),
+                     fmt(med(data, c, prog, "cjson", "peak_rss_kib"))])
+    table(["allocator", "cJSON req/s", "jansson req/s", "cJSON RSS start/mid/end KiB", "peak KiB"], rows)
+    for lib in ("cjson", "jansson"):
+        off = med(data, "liboffheap", prog, lib, "req_per_s")
+        peers = {c: med(data, c, prog, lib, "req_per_s") for c in PEERS}
+        peers = {c: v for c, v in peers.items() if v is not None}
+        if peers:
+            best = max(peers, key=peers.get)
+            print(f"  {lib}: ratios liboffheap / peer: " +
+                  ", ".join(f"{c} {fmt(ratio(off, v), '{:.3f}')}x" for c, v in peers.items()))
+            if lib == "cjson":
+                goal(f"cJSON: liboffheap / best peer ({best})", ratio(off, peers[best]), 1.10, ">=")
+                bump = med(data, "bump", prog, lib, "req_per_s")
+                goal("cJSON: liboffheap / allocation-free limit (bump hooks)", ratio(off, bump), 0.95, ">=")
+                print(f"  (for scale: limit / best peer = {fmt(ratio(bump, peers[best]), '{:.3f}')}x)")
+    s = med(data, "liboffheap", prog, "cjson", "rss_start_kib")
+    e = med(data, "liboffheap", prog, "cjson", "rss_end_kib")
+    if s is not None and e is not None:
+        grow = e - s
+        print(f"  GOAL cJSON RSS flat under liboffheap: start {s:.0f} KiB, end {e:.0f} KiB, growth {grow:+.0f} KiB"
+              f" -> {'MET' if grow <= 0.02 * s + 256 else 'MISSED'} (tolerance 2% + 256 KiB)")
+    print()
+
+
+def report_stress(data, rounds):
+    prog = "stress"
+    cols = cols_present(data, prog)
+    if not cols:
+        return
+    print(f"## Outside scopes: stress programs, ops/s, median of {nrounds(data, prog)} interleaved runs\n")
+    cases = sorted({k[2] for k in data if k[1] == prog})
+    rows = []
+    for case in cases:
+        je = med(data, "jemalloc", prog, case, "ops_per_s")
+        off = med(data, "liboffheap", prog, case, "ops_per_s")
+        # paired: ratio of the two runs of the same round, then the median
+        rj = rounds.get(("jemalloc", prog, case, "ops_per_s"), {})
+        ro = rounds.get(("liboffheap", prog, case, "ops_per_s"), {})
+        paired = [ro[k] / rj[k] for k in ro if k in rj and rj[k]]
+        pm = statistics.median(paired) if paired else None
+        rows.append([case] + [fmt(med(data, c, prog, case, "ops_per_s")) for c in cols] +
+                    [fmt(ratio(off, je), "{:.3f}"), fmt(pm, "{:.3f}"),
+                     fmt(min(paired) if paired else None, "{:.3f}"), fmt(max(paired) if paired else None, "{:.3f}")])
+    table(["program"] + cols + ["offheap/jemalloc", "paired median", "paired min", "paired max"], rows)
+    for r in rows:
+        v = None if r[-3] == "-" else float(r[-3])
+        goal(f"outside scopes, {r[0]}: liboffheap / jemalloc (paired median)", v, 0.98, ">=")
+    print()
+
+
+def report_micro(data):
+    prog = "micro_pool"
+    cols = cols_present(data, prog)
+    if cols:
+        print("## Micro: Pool / Arena vs malloc/free (ns per op; pool figures: median over the runs of all columns)\n")
+        cases = []
+        for k in data:
+            if k[1] == prog and k[2] not in cases:
+                cases.append(k[2])
+        rows = []
+        for case in cases:
+            metrics = sorted({k[3] for k in data if k[1] == prog and k[2] == case})
+            own = [m for m in metrics if m.startswith(("pool", "arena"))]
+            for m in own:
+                vals = [v for k, vs in data.items() if k[1] == prog and k[2] == case and k[3] == m for v in vs]
+                rows.append([case, m.replace("_ns", ""), fmt(statistics.median(vals), "{:.2f}")] + [""] * len(cols))
+            for m in metrics:
+                if m in own:
+                    continue
+                rows.append([case, m.replace("_ns", ""), ""] +
+                            [fmt(med(data, c, prog, case, m), "{:.2f}") for c in cols])
+        table(["case", "what", "liboffheap"] + cols, rows)
+    prog = "micro_concurrent"
+    cols = cols_present(data, prog)
+    if cols:
+        print("## Micro: concurrent 64 B allocations, ns per op per thread (pools: median over all columns' runs)\n")
+        cases = []
+        for k in data:
+            if k[1] == prog and k[2] not in cases:
+                cases.append(k[2])
+        rows = []
+        for case in cases:
+            if case.startswith("malloc"):
+                rows.append([case, ""] + [fmt(med(data, c, prog, case, "ns_per_op"), "{:.2f}") for c in cols])
+            else:
+                vals = [v for k, vs in data.items() if k[1] == prog and k[2] == case for v in vs]
+                rows.append([case, fmt(statistics.median(vals), "{:.2f}")] + [""] * len(cols))
+        table(["case", "pool"] + cols, rows)
+    prog = "micro_scope"
+    cols = cols_present(data, prog)
+    if cols:
+        print("## Micro: scopes (liboffheap only) and malloc/free outside scopes, ns per iteration / per allocation\n")
+        cases = []
+        for k in data:
+            if k[1] == prog and k[2] not in cases:
+                cases.append(k[2])
+        rows = []
+        for case in cases:
+            rows.append([case] + [fmt(med(data, c, prog, case, "ns_per_iter"), "{:.2f}") + " / " +
+                                  fmt(med(data, c, prog, case, "ns_per_alloc"), "{:.2f}") for c in cols])
+        table(["case (ns/iter / ns/alloc)"] + cols, rows)
+        goal("scope begin+end, no allocation (ns)", med(data, "liboffheap", prog, "scope_empty", "ns_per_iter"),
+             50, "<=", " ns")
+    hot = [v for k, vs in data.items() if k[1] == "micro_pool" and k[2] == "hot64" and k[3] == "pool_alloc_ns" for v in vs]
+    if hot:
+        goal("Pool hot path 64 B (ns/alloc)", statistics.median(hot), 2.0, "<=", " ns")
+    print()
+
+
+def report_callgrind(outdir):
+    path = os.path.join(outdir, "callgrind.tsv")
+    if not os.path.exists(path):
+        return
+    rows = collections.OrderedDict()
+    cols = []
+    with open(path) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) != 5:
+                continue
+            col, prog, case, ops, ir = p
+            if col not in cols:
+                cols.append(col)
+            rows.setdefault((prog, case), {})[col] = float(ir) / max(1.0, float(ops))
+    print("## Instructions per operation (valgrind --tool=callgrind, deterministic)\n")
+    table(["program", "case"] + cols,
+          [[p, c] + [fmt(v.get(col), "{:,.1f}") for col in cols] for (p, c), v in rows.items()])
+
+
+if __name__ == "__main__":
+    OUTDIR = sys.argv[1] if len(sys.argv) > 1 else "bench/out/latest"
+    DATA, ROUNDS = load(OUTDIR)
+    report_micro(DATA)
+    report_request(DATA)
+    report_json(DATA)
+    report_stress(DATA, ROUNDS)
+    report_callgrind(OUTDIR)
