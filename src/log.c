@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,11 @@ size_t oh_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
             continue;
         }
         f++;
+        bool left = false;
+        size_t width = 0;
+        if (*f == '-') left = true, f++;
+        while (*f >= '0' && *f <= '9') width = width * 10 + (size_t)(*f++ - '0');
+        size_t start = pos;
         int longs = 0, sz = 0;
         while (*f == 'l') longs++, f++;
         if (*f == 'z') sz = 1, f++;
@@ -84,6 +90,14 @@ size_t oh_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
         case '%': buf[pos++] = '%'; break;
         case '\0': f--; break;
         default: buf[pos++] = '?'; break;
+        }
+        size_t used = pos - start;
+        if (used < width) {
+            size_t pad = width - used;
+            if (pos + pad + 1 > cap) pad = cap - 1 - pos;
+            if (!left) memmove(buf + start + pad, buf + start, used);
+            memset(left ? buf + pos : buf + start, ' ', pad);
+            pos += pad;
         }
     }
     buf[pos] = '\0';

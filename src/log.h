@@ -4,7 +4,7 @@
  * cannot use either).  One call writes one line with one write(2).
  *
  * oh_log() understands %s %d %u %ld %lu %zu %zd %llu %x %lx %zx %p %c %%,
- * nothing else; the line is cut at 1 KiB.  Every line starts "liboffheap: ".
+ * nothing else, with an optional '-' and width; the line is cut at 1 KiB.  Every line starts "liboffheap: ".
  */
 #ifndef OH_LOG_H
 #define OH_LOG_H

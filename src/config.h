@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h — the preload's settings, read once from the environment by
+ * scanning environ (no getenv-then-copy, no malloc).  One table in config.c
+ * drives parsing, defaults, OFFHEAP_VERBOSE output and the README table.
+ */
+#ifndef OH_CONFIG_H
+#define OH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum oh_exhaust { OH_EXHAUST_ENOMEM = 0, OH_EXHAUST_ABORT = 1, OH_EXHAUST_FALLBACK = 2 };
+enum oh_stats_mode { OH_STATS_OFF = 0, OH_STATS_TEXT = 1, OH_STATS_JSON = 2 };
+
+struct oh_config {
+    size_t pool_size;    /* OFFHEAP_POOL_SIZE: bytes reserved for scopes */
+    size_t slab_size;    /* OFFHEAP_SLAB_SIZE: bytes per slab */
+    size_t retain;       /* OFFHEAP_RETAIN: idle slab bytes kept resident */
+    int on_exhaust;      /* OFFHEAP_ON_EXHAUST: enum oh_exhaust */
+    const char *exclude; /* OFFHEAP_EXCLUDE: ':'/','-separated names, or NULL */
+    bool verbose;        /* OFFHEAP_VERBOSE */
+    int stats;           /* OFFHEAP_STATS: enum oh_stats_mode */
+    int stats_signal;    /* OFFHEAP_STATS_SIGNAL: 0 = none */
+    int stats_fd;        /* OFFHEAP_STATS_FD: where stats go (default 2) */
+    int check;           /* OFFHEAP_CHECK: 0 off, 1 on */
+    bool huge_pages;     /* OFFHEAP_HUGE_PAGES */
+    unsigned long fault_mmap;     /* OFFHEAP_FAULT_MMAP: fail the Nth mmap */
+    unsigned long fault_fallback; /* OFFHEAP_FAULT_FALLBACK: fail the Nth
+                                     heap allocation */
+};
+
+extern struct oh_config oh_cfg;
+
+/* Read the environment (idempotent, thread-safe via pthread_once). */
+void oh_config_load(void);
+
+/* Print the effective configuration on stderr (OFFHEAP_VERBOSE). */
+void oh_config_print(void);
+
+/* Parse helpers, exposed for tests: 0 on success, -1 on bad input. */
+int oh_parse_size(const char *s, size_t *out);
+int oh_parse_ulong(const char *s, unsigned long *out);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scope.h — the allocation engine behind the preload's exported functions.
+ * Every entry takes `ra`, the return address of the exported function, so
+ * that allocations libc or ld.so make for themselves inside a scope can be
+ * routed to the heap (caller.c).
+ *
+ * All entries follow malloc(3): NULL + errno (ENOMEM, EINVAL), free never
+ * changes errno.
+ */
+#ifndef OH_SCOPE_H
+#define OH_SCOPE_H
+
+#include "slabs.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The process pool's range, published once at init (relaxed: a pointer
+ * into the pool can only exist after init). */
+extern _Atomic uintptr_t oh_pool_base;
+extern _Atomic uintptr_t oh_pool_size;
+extern struct oh_slabs oh_proc;
+
+static inline bool oh_in_pool(const void *p)
+{
+    return (uintptr_t)p - atomic_load_explicit(&oh_pool_base, memory_order_relaxed) <
+           atomic_load_explicit(&oh_pool_size, memory_order_relaxed);
+}
+
+/* In-scope allocation (route is set).  zero: calloc semantics. */
+void *oh_scope_alloc(size_t n, bool zero, void *ra);
+void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra);
+
+/* Any pointer: realloc semantics with n > 0 and p != NULL. */
+void *oh_realloc_any(void *p, size_t n, void *ra);
+
+/* free() of a pool pointer: a no-op that is counted. */
+void oh_scope_free(void *p);
+
+/* Usable size of a pool block. */
+size_t oh_scope_usable(const void *p);
+
+/* Create the process pool (once).  0 or errno. */
+int oh_proc_init(void);
+
+/* Release every run the thread owns (thread exit). */
+void oh_scope_thread_exit(void);
+
+/* Fork handlers. */
+void oh_scope_prefork(void);
+void oh_scope_postfork(void);
+
+/* caller.c: true when ra lies in libc, ld.so or an OFFHEAP_EXCLUDE library. */
+bool oh_caller_excluded(const void *ra);
+void oh_caller_init(const char *exclude);
+
+#endif

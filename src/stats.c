@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.c — offheap_stats_get/print, the OFFHEAP_STATS report at exit and
+ * the OFFHEAP_STATS_SIGNAL dump.  Fallback traffic is read from jemalloc's
+ * own statistics (mallctl), so the path outside scopes counts nothing.
+ * Printing uses write(2) only: it runs in exit handlers and signal handlers.
+ */
+#include "offheap.h"
+
+#include "config.h"
+#include "log.h"
+#include "scope.h"
+#include "stats.h"
+#include "thread.h"
+
+#include <errno.h>
+#include <jemalloc/jemalloc.h>
+#include <signal.h>
+#include <string.h>
+
+static uint64_t je_u64(const char *name)
+{
+    uint64_t v = 0;
+    size_t len = sizeof v;
+    if (mallctl(name, &v, &len, NULL, 0) != 0) return 0;
+    return v;
+}
+
+static void fill(offheap_stats *out, const struct oh_counters *c, bool heap)
+{
+    memset(out, 0, sizeof *out);
+#define LOAD(f) atomic_load_explicit(&c->f, memory_order_relaxed)
+    out->scopes = LOAD(scopes);
+    out->depth_peak = LOAD(depth_peak);
+    out->scope_blocks = LOAD(blocks);
+    out->scope_bytes = LOAD(bytes);
+    out->scope_bytes_released = LOAD(released);
+    out->frees_ignored = LOAD(frees_ignored);
+    out->reallocs_in_place = LOAD(realloc_in_place);
+    out->reallocs_moved_out = LOAD(realloc_moved);
+    out->routed_by_caller = LOAD(routed);
+    out->exhausted = LOAD(exhausted);
+    out->misuse = LOAD(misuse);
+#undef LOAD
+    out->threads = oh_thread_count();
+    if (oh_proc.base) {
+        out->slabs_in_use = atomic_load(&oh_proc.in_use);
+        out->slabs_committed = atomic_load(&oh_proc.dirty);
+        out->slabs_total = oh_proc.count;
+        out->slab_size = oh_proc.slab_size;
+        out->pool_reserved = oh_proc.size;
+        out->pool_peak = (uint64_t)atomic_load(&oh_proc.peak) * oh_proc.slab_size;
+    } else {
+        out->slab_size = oh_cfg.slab_size;
+    }
+    /* jemalloc's counters for all arenas (4096 = MALLCTL_ARENAS_ALL);
+     * writing "epoch" refreshes them.  Small requests served by thread
+     * caches are counted when the caches fill or flush. */
+    if (!heap) return;
+    uint64_t epoch = 1;
+    size_t elen = sizeof epoch;
+    (void)mallctl("epoch", &epoch, &elen, &epoch, elen);
+    out->fallback_allocs = je_u64("stats.arenas.4096.small.nrequests") + je_u64("stats.arenas.4096.large.nrequests");
+    out->fallback_frees = je_u64("stats.arenas.4096.small.ndalloc") + je_u64("stats.arenas.4096.large.ndalloc");
+}
+
+int offheap_stats_get(offheap_stats *out)
+{
+    if (!out) return EINVAL;
+    struct oh_counters c;
+    oh_thread_sum(&c);
+    fill(out, &c, true);
+    return 0;
+}
+
+#define FIELDS(X)                                                                                  \
+    X(scopes) X(depth_peak) X(scope_blocks) X(scope_bytes) X(scope_bytes_released)                 \
+        X(frees_ignored) X(reallocs_in_place) X(reallocs_moved_out) X(routed_by_caller)            \
+            X(exhausted) X(misuse) X(fallback_allocs) X(fallback_frees) X(slabs_in_use)            \
+                X(slabs_committed) X(slabs_total) X(slab_size) X(pool_reserved) X(pool_peak)       \
+                    X(threads)
+
+static int print_stats(int fd, int json, const offheap_stats *s)
+{
+    char buf[4096];
+    size_t n = 0;
+    if (json) {
+        n += oh_format(buf + n, sizeof buf - n, "{\"liboffheap\":{");
+        const char *sep = "";
+#define J(f)                                                                                       \
+    n += oh_format(buf + n, sizeof buf - n, "%s\"%s\":%llu", sep, #f, (unsigned long long)s->f);   \
+    sep = ",";
+        FIELDS(J)
+#undef J
+        n += oh_format(buf + n, sizeof buf - n, "}}\n");
+    } else {
+        n += oh_format(buf + n, sizeof buf - n, "liboffheap stats:\n");
+#define T(f) n += oh_format(buf + n, sizeof buf - n, "  %-22s %llu\n", #f, (unsigned long long)s->f);
+        FIELDS(T)
+#undef T
+    }
+    return oh_write_all(fd, buf, n);
+}
+
+int offheap_stats_print(int fd, int json)
+{
+    offheap_stats s;
+    offheap_stats_get(&s);
+    return print_stats(fd, json, &s);
+}
+
+/* OFFHEAP_STATS_SIGNAL.  The handler may interrupt a thread holding the
+ * registry lock or a jemalloc lock, so it only tries the registry lock
+ * (falling back to the interrupted thread's own counters) and leaves the
+ * jemalloc figures at 0. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    struct oh_counters c;
+    if (!oh_thread_sum_try(&c)) c = oh_self.st;
+    offheap_stats s;
+    fill(&s, &c, false);
+    (void)print_stats(oh_cfg.stats_fd, oh_cfg.stats == OH_STATS_JSON, &s);
+    errno = saved;
+}
+
+void oh_stats_install_signal(void)
+{
+    if (!oh_cfg.stats_signal) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(oh_cfg.stats_signal, &sa, NULL) != 0)
+        oh_log("OFFHEAP_STATS_SIGNAL=%d cannot be installed; no stats on signal", oh_cfg.stats_signal);
+}
+
+void oh_stats_at_exit(void)
+{
+    if (oh_cfg.stats != OH_STATS_OFF) offheap_stats_print(oh_cfg.stats_fd, oh_cfg.stats == OH_STATS_JSON);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * thread.h — the per-thread state of the preload, in initial-exec TLS so
+ * that malloc reaches it with one %fs-relative load and no call.
+ *
+ * `route` is the one word the hot path reads: nonzero exactly when
+ * depth > 0, escape == 0 and the process pool exists.  Every change to depth,
+ * escape or tagging recomputes it (oh_thread_update_route).
+ *
+ * Scope bookkeeping: the thread owns a chain of slab runs (newest first,
+ * linked through slabs.meta[].next).  A mark remembers the chain head, the
+ * bump slab and the bump position at begin; end releases the runs above the
+ * mark and rewinds the bump position.  Memory at or above `clean` in the
+ * bump slab has never been handed out since it was last zero.
+ */
+#ifndef OH_THREAD_H
+#define OH_THREAD_H
+
+#include "offheap.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct oh_mark {
+    char *cur;     /* bump position at begin */
+    char *clean;   /* `clean` at begin */
+    uint32_t head; /* chain head at begin */
+    uint32_t slab; /* bump slab at begin (OH_SLAB_NONE: none) */
+    uint32_t seq;  /* sequence number of the enclosing scope */
+    uint32_t pad;
+};
+
+/* Counters written by their thread only, read by anyone (relaxed). */
+struct oh_counters {
+    _Atomic uint64_t scopes, depth_peak, blocks, bytes, released, frees_ignored, realloc_in_place,
+        realloc_moved, routed, exhausted, misuse;
+};
+
+#define OH_STAT_ADD(t, field, v)                                                                   \
+    atomic_store_explicit(&(t)->st.field,                                                          \
+                          atomic_load_explicit(&(t)->st.field, memory_order_relaxed) + (v),        \
+                          memory_order_relaxed)
+
+struct oh_thread {
+    uint32_t route;     /* hot flag, see above */
+    uint32_t depth;     /* marks pushed, tag base included */
+    uint32_t escape;    /* escape nesting */
+    uint32_t tagged;    /* 1 when marks[0] is a tag base */
+    char *cur;          /* bump position */
+    char *end;          /* end of the bump slab */
+    char *clean;        /* see above */
+    uint32_t slab;      /* bump slab index, or OH_SLAB_NONE */
+    uint32_t head;      /* newest owned run, or OH_SLAB_NONE */
+    uint32_t id;        /* thread index (tid.h), 0 until registered */
+    uint32_t seq;       /* sequence number of the innermost scope */
+    uint32_t next_seq;  /* last sequence number handed out */
+    uint32_t overflow;  /* begins ignored past the depth limit */
+    bool registered;    /* in the registry, exit hook armed */
+    bool exiting;       /* thread-exit cleanup ran */
+    struct oh_counters st;
+    struct oh_thread *reg_next, *reg_prev; /* registry of live threads */
+    struct oh_mark marks[OFFHEAP_SCOPE_MAX_DEPTH];
+};
+
+extern __thread struct oh_thread oh_self;
+
+/* Register the calling thread (index, exit hook, stats).  false if the
+ * process has no thread index left: scopes then stay off for it. */
+bool oh_thread_register(struct oh_thread *t);
+
+/* Recompute the hot flag. */
+void oh_thread_update_route(struct oh_thread *t);
+
+/* Sum of every thread's counters, live and exited. */
+void oh_thread_sum(struct oh_counters *out);
+
+/* As oh_thread_sum, but gives up (false) if the lock is taken. */
+bool oh_thread_sum_try(struct oh_counters *out);
+
+/* Threads ever registered. */
+uint64_t oh_thread_count(void);
+
+/* Fork handlers for the registry lock. */
+void oh_thread_prefork(void);
+void oh_thread_postfork(void);
+
+#endif

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tid.h — small dense thread indices (1..OH_MAX_THREADS-1) so per-thread
+ * state can live in arrays other threads may read (pool caches, stats).
+ * An index is taken on a thread's first need and given back when the thread
+ * exits (pthread key destructor), so short-lived threads do not run out.
+ * A thread that finds no free index gets 0 and takes the slow shared paths.
+ */
+#ifndef OH_TID_H
+#define OH_TID_H
+
+#include <stdint.h>
+
+#define OH_MAX_THREADS 1024u
+
+extern __thread uint32_t oh_tid_cached;
+
+uint32_t oh_tid_assign(void);
+
+/* The calling thread's index, 0 if none could be had. */
+static inline uint32_t oh_tid(void)
+{
+    uint32_t t = oh_tid_cached;
+    return __builtin_expect(t != 0, 1) ? t : oh_tid_assign();
+}
+
+/* Fork: hold the registry lock across fork and drop it in both processes. */
+void oh_tid_prefork(void);
+void oh_tid_postfork(void);
+
+#endif
