@@ -17,6 +17,7 @@
  */
 #include "scope.h"
 
+#include "check.h"
 #include "config.h"
 #include "fallback.h"
 #include "log.h"
@@ -70,6 +71,7 @@ static void proc_create(void)
         return;
     }
     large_min = oh_cfg.slab_size / 4;
+    if (oh_cfg.check) oh_check_init();
     oh_caller_init(oh_cfg.exclude);
     atomic_store(&oh_pool_size, (uintptr_t)oh_proc.size);
     atomic_store(&oh_pool_base, (uintptr_t)oh_proc.base);
@@ -163,13 +165,20 @@ static inline void *bump(struct oh_thread *t, size_t n, size_t align, bool zero)
     return hdr_set(p - HDR, usable);
 }
 
-static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool zero)
+static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool zero, void *ra)
 {
-    if (n >= large_min || align >= large_min) return large_alloc(t, n, align, zero);
-    void *p = bump(t, n, align, zero);
-    if (__builtin_expect(p != NULL, 1)) return p;
-    if (!new_bump_slab(t)) return exhausted(t, n, align, zero);
-    return bump(t, n, align, zero);
+    void *p;
+    if (n >= large_min || align >= large_min) {
+        p = large_alloc(t, n, align, zero);
+    } else {
+        p = bump(t, n, align, zero);
+        if (__builtin_expect(p == NULL, 0)) {
+            if (!new_bump_slab(t)) return exhausted(t, n, align, zero);
+            p = bump(t, n, align, zero);
+        }
+    }
+    if (__builtin_expect(oh_check_on, 0) && p && oh_in_pool(p)) oh_check_alloc(t, p, oh_scope_usable(p), ra);
+    return p;
 }
 
 void *oh_scope_alloc(size_t n, bool zero, void *ra)
@@ -179,7 +188,7 @@ void *oh_scope_alloc(size_t n, bool zero, void *ra)
         OH_STAT_ADD(t, routed, 1);
         return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
     }
-    return alloc_in_scope(t, n, 16, zero);
+    return alloc_in_scope(t, n, 16, zero, ra);
 }
 
 void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra)
@@ -189,7 +198,7 @@ void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra)
         OH_STAT_ADD(t, routed, 1);
         return align > 16 ? oh_fb_aligned(n, align) : oh_fb_malloc(n);
     }
-    return alloc_in_scope(t, n, align < 16 ? 16 : align, false);
+    return alloc_in_scope(t, n, align < 16 ? 16 : align, false, ra);
 }
 
 void oh_scope_free(void *p)
@@ -234,7 +243,7 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
             OH_STAT_ADD(t, realloc_in_place, 1);
             return p;
         }
-        void *q = alloc_in_scope(t, n, 16, false);
+        void *q = alloc_in_scope(t, n, 16, false, ra);
         if (q) memcpy(q, p, old);
         return q;
     }
@@ -256,7 +265,7 @@ __attribute__((cold, noinline)) static void misuse(struct oh_thread *t, const ch
 }
 
 /* Push a mark; false when the process pool or the thread cannot have one. */
-static bool push_mark(struct oh_thread *t)
+static bool push_mark(struct oh_thread *t, void *site)
 {
     if (__builtin_expect(!t->registered, 0)) {
         if (oh_proc_init() != 0 || !oh_thread_register(t)) return false;
@@ -267,7 +276,13 @@ static bool push_mark(struct oh_thread *t)
     m->head = t->head;
     m->slab = t->slab;
     m->seq = t->seq;
+    m->site = site;
     t->seq = ++t->next_seq;
+    if (__builtin_expect(oh_check_on, 0)) {
+        /* Check mode: the scope gets slabs of its own (see check.h). */
+        t->slab = OH_SLAB_NONE;
+        t->cur = t->end = t->clean = NULL;
+    }
     OH_STAT_ADD(t, scopes, 1);
     if (t->depth > atomic_load_explicit(&t->st.depth_peak, memory_order_relaxed))
         atomic_store_explicit(&t->st.depth_peak, t->depth, memory_order_relaxed);
@@ -288,14 +303,15 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m)
     uint32_t bump_slab = t->slab;
     char *hi = t->cur > t->clean ? t->cur : t->clean;
     uint32_t stop = m->head;
-    if (stop == OH_SLAB_NONE && t->head != OH_SLAB_NONE) {
+    if (stop == OH_SLAB_NONE && t->head != OH_SLAB_NONE && !oh_check_on) {
         /* Outermost level: keep the oldest slab warm for the next scope, so
          * a begin/end pair that fits in it touches no shared state. */
         uint32_t tail = chain_tail(t->head);
         if (oh_proc.meta[tail].run == 1) stop = tail;
     }
     if (t->head != stop) {
-        size_t released = oh_slabs_release_chain(&oh_proc, t->head, stop);
+        size_t released = __builtin_expect(oh_check_on, 0) ? oh_check_retire(t, t->head, stop, m->site)
+                                                           : oh_slabs_release_chain(&oh_proc, t->head, stop);
         OH_STAT_ADD(t, released, released);
     }
     t->head = stop;
@@ -326,7 +342,7 @@ void offheap_scope_begin(void)
         t->overflow++;
         return;
     }
-    if (__builtin_expect(t->exiting, 0) || !push_mark(t)) {
+    if (__builtin_expect(t->exiting, 0) || !push_mark(t, __builtin_return_address(0))) {
         t->overflow++; /* the matching end is ignored too */
         return;
     }
@@ -359,7 +375,7 @@ int offheap_thread_tag(void)
 {
     struct oh_thread *t = &oh_self;
     if (t->tagged || t->depth || t->overflow) return EBUSY;
-    if (!push_mark(t)) return ENOMEM;
+    if (!push_mark(t, __builtin_return_address(0))) return ENOMEM;
     t->tagged = 1;
     oh_thread_update_route(t);
     return 0;

@@ -29,6 +29,7 @@ struct oh_mark {
     uint32_t slab; /* bump slab at begin (OH_SLAB_NONE: none) */
     uint32_t seq;  /* sequence number of the enclosing scope */
     uint32_t pad;
+    void *site;    /* return address of the begin (check mode reports it) */
 };
 
 /* Counters written by their thread only, read by anyone (relaxed). */

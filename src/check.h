@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.h — OFFHEAP_CHECK: help find blocks that outlive their scope.
+ * The scope engine calls these hooks only when oh_check_on is set, so the
+ * normal path pays one predictable branch per in-scope allocation.
+ *
+ * In check mode every scope starts on a fresh slab, so all memory of a
+ * scope is in runs that belong to it alone and can be poisoned and
+ * protected as a whole when the scope ends.
+ */
+#ifndef OH_CHECK_H
+#define OH_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct oh_thread;
+
+extern bool oh_check_on;
+
+/* Once, at process pool creation, when OFFHEAP_CHECK is set. */
+void oh_check_init(void);
+
+/* A block was allocated in the thread's innermost scope; ra is the caller
+ * of the malloc-family function. */
+void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra);
+
+/* The runs on the chain head..stop (exclusive) die with the scope whose
+ * begin site is `site`: poison/protect/quarantine them and release them to
+ * the slab supply (now or later).  Returns the bytes retired. */
+size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *site);
+
+#endif
