@@ -234,9 +234,7 @@ int main(int argc, char **argv)
     uint64_t t1 = bench_now_ns();
     const char *vname = bump ? "bump" : scoped ? "scope" : "free";
     const char *name = lib == L_CJSON ? "cjson" : "jansson";
-    char cgname[64];
-    snprintf(cgname, sizeof cgname, "%s-%s", name, vname);
-    bench_cg_end("json", cgname, requests);
+    bench_cg_end("json", name, requests);
     long rss_end = bench_rss_kib();
 
     double rps = (double)requests / ((double)(t1 - t0) / 1e9);

@@ -288,7 +288,7 @@ int main(int argc, char **argv)
         failed |= w[t].failed;
     }
     char cgname[64];
-    snprintf(cgname, sizeof cgname, "%s-t%d", vname, threads);
+    snprintf(cgname, sizeof cgname, "t%d", threads);
     bench_cg_end("request", cgname, requests * threads);
     uint64_t t1 = bench_now_ns();
     if (failed) {
