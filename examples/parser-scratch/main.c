@@ -654,29 +654,44 @@ static int run_test(void)
     return ex_failures ? 1 : 0;
 }
 
-/* ns per document: tokenize + walk the tokens + release, for `docs`
- * documents per round; median over rounds. */
-static double bench_one(scratch *s, char **docs, const size_t *lens, size_t ndocs, int rounds)
+/* One timed pass over the documents: ns per document (tokenize + walk the
+ * tokens + release). */
+static double bench_pass(scratch *s, char **docs, const size_t *lens, size_t ndocs)
 {
-    double *ns = malloc(sizeof(double) * (size_t)rounds);
     volatile uint64_t sink = 0;
-    for (int r = -1; r < rounds; r++) { /* round -1 warms caches and pages */
-        uint64_t t0 = ex_now_ns();
-        for (size_t i = 0; i < ndocs; i++) {
-            doc d;
-            if (!tokenize(s, docs[i], lens[i], &d)) {
-                fprintf(stderr, "bench: document %zu invalid: %s\n", i, d.err);
-                exit(1);
-            }
-            sink += d.count + (uint64_t)d.tok[d.count - 1].type;
-            doc_release(s, &d);
+    uint64_t t0 = ex_now_ns();
+    for (size_t i = 0; i < ndocs; i++) {
+        doc d;
+        if (!tokenize(s, docs[i], lens[i], &d)) {
+            fprintf(stderr, "bench: document %zu invalid: %s\n", i, d.err);
+            exit(1);
         }
-        if (r >= 0) ns[r] = (double)(ex_now_ns() - t0) / (double)ndocs;
+        sink += d.count + (uint64_t)d.tok[d.count - 1].type;
+        doc_release(s, &d);
     }
     (void)sink;
-    double med = ex_median(ns, (size_t)rounds);
-    free(ns);
-    return med;
+    return (double)(ex_now_ns() - t0) / (double)ndocs;
+}
+
+/* Arena and malloc passes alternate, so a burst of noise from other
+ * processes hits both; medians over rounds.  Round -1 warms up. */
+static void bench_pair(scratch *sa, scratch *sm, char **docs, const size_t *lens, size_t ndocs,
+                       int rounds, double *arena_ns, double *malloc_ns)
+{
+    double *a = malloc(sizeof(double) * (size_t)rounds);
+    double *m = malloc(sizeof(double) * (size_t)rounds);
+    for (int r = -1; r < rounds; r++) {
+        double x = bench_pass(sa, docs, lens, ndocs);
+        double y = bench_pass(sm, docs, lens, ndocs);
+        if (r >= 0) {
+            a[r] = x;
+            m[r] = y;
+        }
+    }
+    *arena_ns = ex_median(a, (size_t)rounds);
+    *malloc_ns = ex_median(m, (size_t)rounds);
+    free(a);
+    free(m);
 }
 
 static int run_bench(int rounds)
@@ -712,8 +727,8 @@ static int run_bench(int rounds)
             tokens += d.count;
             doc_release(&sm, &d);
         }
-        double a = bench_one(&sa, docs, lens, n, rounds);
-        double m = bench_one(&sm, docs, lens, n, rounds);
+        double a, m;
+        bench_pair(&sa, &sm, docs, lens, n, rounds, &a, &m);
         printf("%-22s %8zu %8zu %12.0f %12.0f %8.2fx\n", sets[k].name, bytes / n, tokens / n, a,
                m, m / a);
         for (size_t i = 0; i < n; i++) free(docs[i]);

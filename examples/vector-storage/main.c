@@ -385,7 +385,7 @@ static int run_test(void)
 typedef struct bench_result {
     double insert_ns, search_ns, drop_ns; /* per vector, per query, per vector */
     double insert_faults;                 /* minor page faults per insert round */
-    size_t rss_mib;
+    size_t kept, released;                /* pool: committed after reset, release() */
 } bench_result;
 
 static long minor_faults(void)
@@ -395,48 +395,63 @@ static long minor_faults(void)
     return ru.ru_minflt;
 }
 
-static void bench_store(bool pool, bool huge, size_t n, int rounds, const dataset *d,
-                        const float *data, bench_result *out)
+/* Insert n vectors, run 4 searches, drop the collection: one timed round. */
+static void bench_round(store *s, size_t n, uint64_t round, const dataset *d, const float *data,
+                        float *q, double *ins, double *srch, double *drop, double *flt)
 {
-    double *ins = malloc(sizeof(double) * (size_t)rounds);
-    double *drop = malloc(sizeof(double) * (size_t)rounds);
-    double *srch = malloc(sizeof(double) * (size_t)rounds);
-    double *flt = malloc(sizeof(double) * (size_t)rounds);
-    float *q = malloc(VEC_BYTES);
-    store s;
-    must(store_init(&s, pool ? n * VEC_BYTES + (4u << 20) : 0, huge), "store_init");
-    for (int r = -1; r < rounds; r++) { /* round -1 faults the pages in */
-        long f0 = minor_faults();
-        uint64_t t0 = ex_now_ns();
-        for (size_t i = 0; i < n; i++) must(store_add(&s, data + (i % 1024) * DIM, i), "store_add");
-        uint64_t t1 = ex_now_ns();
-        long f1 = minor_faults();
-        /* search: 4 queries per round, time per query */
-        hit top[10];
-        for (int j = 0; j < 4; j++) {
-            dataset_vector(d, 777777 + (uint64_t)(r + 1) * 4 + (uint64_t)j, 1.0f, q);
-            store_search(&s, q, 10, top);
-        }
-        uint64_t t2 = ex_now_ns();
-        if (r == rounds - 1) out->rss_mib = ex_rss_bytes() >> 20;
-        store_clear(&s);
-        uint64_t t3 = ex_now_ns();
-        if (r >= 0) {
-            ins[r] = (double)(t1 - t0) / (double)n;
-            srch[r] = (double)(t2 - t1) / 4.0;
-            drop[r] = (double)(t3 - t2) / (double)n;
-            flt[r] = (double)(f1 - f0);
-        }
+    long f0 = minor_faults();
+    uint64_t t0 = ex_now_ns();
+    for (size_t i = 0; i < n; i++) must(store_add(s, data + (i % 1024) * DIM, i), "store_add");
+    uint64_t t1 = ex_now_ns();
+    long f1 = minor_faults();
+    hit top[10];
+    for (uint64_t j = 0; j < 4; j++) {
+        dataset_vector(d, 777777 + round * 4 + j, 1.0f, q);
+        store_search(s, q, 10, top);
     }
-    out->insert_ns = ex_median(ins, (size_t)rounds);
-    out->search_ns = ex_median(srch, (size_t)rounds);
-    out->drop_ns = ex_median(drop, (size_t)rounds);
-    out->insert_faults = ex_median(flt, (size_t)rounds);
-    store_destroy(&s);
-    free(ins);
-    free(drop);
-    free(srch);
-    free(flt);
+    uint64_t t2 = ex_now_ns();
+    store_clear(s);
+    uint64_t t3 = ex_now_ns();
+    *ins = (double)(t1 - t0) / (double)n;
+    *srch = (double)(t2 - t1) / 4.0;
+    *drop = (double)(t3 - t2) / (double)n;
+    *flt = (double)(f1 - f0);
+}
+
+/* Pool and aligned_alloc rounds alternate so noise from other processes
+ * hits both; medians over rounds; round -1 warms up (faults pages in). */
+static void bench_stores(bool huge, size_t n, int rounds, const dataset *d, const float *data,
+                         bench_result *p, bench_result *m)
+{
+    size_t R = (size_t)rounds;
+    double *v = malloc(sizeof(double) * R * 8);
+    float *q = malloc(VEC_BYTES);
+    store sp, sm;
+    must(store_init(&sp, n * VEC_BYTES + (4u << 20), huge), "store_init");
+    must(store_init(&sm, 0, false), "store_init");
+    double tmp[4];
+    for (int r = -1; r < rounds; r++) {
+        double *o = r >= 0 ? v + (size_t)r * 8 : tmp, *o2 = r >= 0 ? o + 4 : tmp;
+        bench_round(&sp, n, (uint64_t)(r + 1), d, data, q, &o[0], &o[1], &o[2], &o[3]);
+        bench_round(&sm, n, (uint64_t)(r + 1), d, data, q, &o2[0], &o2[1], &o2[2], &o2[3]);
+    }
+    double *col = malloc(sizeof(double) * R);
+    double res[8];
+    for (size_t k = 0; k < 8; k++) {
+        for (size_t r = 0; r < R; r++) col[r] = v[r * 8 + k];
+        res[k] = ex_median(col, R);
+    }
+    p->insert_ns = res[0], p->search_ns = res[1], p->drop_ns = res[2], p->insert_faults = res[3];
+    m->insert_ns = res[4], m->search_ns = res[5], m->drop_ns = res[6], m->insert_faults = res[7];
+    /* What the Pool kept after the last reset, and what release gives back. */
+    offheap_pool_stats st;
+    offheap_pool_stats_get(sp.pool, &st);
+    p->kept = st.committed;
+    p->released = offheap_pool_release(sp.pool);
+    store_destroy(&sp);
+    store_destroy(&sm);
+    free(col);
+    free(v);
     free(q);
 }
 
@@ -449,8 +464,7 @@ static int run_bench(size_t n, int rounds, bool huge)
     printf("vector-storage bench: %zu vectors of %d floats (%zu MiB), median of %d rounds%s\n", n,
            DIM, n * VEC_BYTES >> 20, rounds, huge ? ", huge pages requested" : "");
     bench_result p = {0}, m = {0};
-    bench_store(true, huge, n, rounds, &d, data, &p);
-    bench_store(false, false, n, rounds, &d, data, &m);
+    bench_stores(huge, n, rounds, &d, data, &p, &m);
     printf("%-28s %12s %14s %10s\n", "", "pool", "aligned_alloc", "ratio");
     printf("%-28s %12.0f %14.0f %9.2fx\n", "insert ns/vector", p.insert_ns, m.insert_ns,
            m.insert_ns / p.insert_ns);
@@ -460,9 +474,11 @@ static int run_bench(size_t n, int rounds, bool huge)
            m.drop_ns * (double)n / 1e3);
     printf("%-28s %12.1f %14.1f\n", "search ns/vector scanned", p.search_ns / (double)n,
            m.search_ns / (double)n);
+    printf("pool after the last reset: %zu MiB committed (kept for reuse); "
+           "offheap_pool_release() gave back %zu MiB\n",
+           p.kept >> 20, p.released >> 20);
     printf("%-28s %12.0f %14.0f\n", "page faults per insert round", p.insert_faults,
            m.insert_faults);
-    printf("%-28s %12zu %14zu\n", "RSS MiB when full", p.rss_mib, m.rss_mib);
     free(data);
     free(d.centroid);
     return 0;
