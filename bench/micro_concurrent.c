@@ -96,8 +96,16 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* One run: returns wall ns per allocation per thread. */
-static double run(enum mode mode, int threads, int batches)
+static long minor_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* One run: returns wall ns per allocation per thread; *faults gets the minor
+ * page faults taken during the timed part, per batch. */
+static double run(enum mode mode, int threads, int batches, double *faults)
 {
     ctx c = {.mode = mode, .threads = threads, .batches = batches};
     targ t[2];
@@ -111,6 +119,7 @@ static double run(enum mode mode, int threads, int batches)
         pthread_create(&t[i].tid, NULL, thread_main, &t[i]);
     }
     pthread_barrier_wait(&c.bar);
+    long f0 = minor_faults();
     uint64_t t0 = bench_now_ns();
     if (bench_under_valgrind()) bench_cg_begin();
     /* the main thread takes part in the barriers */
@@ -120,6 +129,7 @@ static double run(enum mode mode, int threads, int batches)
     }
     for (int i = 0; i < threads; i++) pthread_join(t[i].tid, NULL);
     uint64_t t1 = bench_now_ns();
+    *faults = (double)(minor_faults() - f0) / batches;
     if (bench_under_valgrind()) {
         char name[48];
         snprintf(name, sizeof name, "%s-t%d", mode_name[mode], threads);
@@ -144,17 +154,20 @@ int main(int argc, char **argv)
     printf("micro_concurrent: 64 B, %d batches of %d per thread, median of %d reps, malloc under"
            " %s\n", batches, BATCH, o.reps, bench_alloc_name());
     for (int threads = 1; threads <= 2; threads++) {
-        double v[3][64];
+        double v[3][64], f[3][64];
         for (int r = 0; r < o.reps; r++)
-            for (int m = 0; m < 3; m++) v[m][r] = run((enum mode)m, threads, batches);
+            for (int m = 0; m < 3; m++) v[m][r] = run((enum mode)m, threads, batches, &f[m][r]);
         for (int m = 0; m < 3; m++) {
             double med = bench_median(v[m], o.reps);
             char name[48];
             snprintf(name, sizeof name, "%s-t%d", mode_name[m], threads);
-            printf("  %-18s threads=%d %8.2f ns/op per thread  %8.1f Mops/s total%s%s\n",
-                   mode_name[m], threads, med, threads * 1e3 / med,
+            double fmed = bench_median(f[m], o.reps);
+            printf("  %-18s threads=%d %8.2f ns/op per thread  %8.1f Mops/s total  %8.1f page faults"
+                   "/batch%s%s\n",
+                   mode_name[m], threads, med, threads * 1e3 / med, fmed,
                    m == M_MALLOC ? "  under " : "", m == M_MALLOC ? bench_alloc_name() : "");
             bench_result("micro_concurrent", name, "ns_per_op", med);
+            bench_result("micro_concurrent", name, "faults_per_batch", fmed);
         }
     }
     return 0;

@@ -216,7 +216,8 @@ def report_micro(data):
             if case.startswith("malloc"):
                 rows.append([case, ""] + [fmt(med(data, c, prog, case, "ns_per_op"), "{:.2f}") for c in cols])
             else:
-                vals = [v for k, vs in data.items() if k[1] == prog and k[2] == case for v in vs]
+                vals = [v for k, vs in data.items()
+                        if k[1] == prog and k[2] == case and k[3] == "ns_per_op" for v in vs]
                 rows.append([case, fmt(statistics.median(vals), "{:.2f}")] + [""] * len(cols))
         table(["case", "pool"] + cols, rows)
     prog = "micro_scope"

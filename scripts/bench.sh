@@ -230,6 +230,7 @@ if want callgrind && command -v valgrind >/dev/null; then
     CGCOLS=(jemalloc)
     case " ${COLUMNS[*]} " in *" liboffheap "*) CGCOLS+=(liboffheap) ;; esac
     have micro_pool && cgrun glibc pool -- "$BUILD/bench/micro_pool"
+    have micro_concurrent && cgrun glibc concurrent -- "$BUILD/bench/micro_concurrent"
     for col in glibc "${CGCOLS[@]}" mimalloc; do
         case " ${COLUMNS[*]} " in *" $col "*) ;; *) continue ;; esac
         have micro_scope && cgrun "$col" scope -- "$BUILD/bench/micro_scope"
