@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scopes.c — scope semantics on one thread: nesting (an inner end releases
+ * only the inner scope), address reuse after an end, calloc zeroing reused
+ * (dirtied) memory, free of a block after its scope ended is a no-op,
+ * realloc inside a scope keeps content, realloc across the scope boundary
+ * moves the block to the heap with its content, large blocks, misuse
+ * (reported on stderr, counted, no corruption), thread tagging and its
+ * error codes, and the escape hatch.
+ */
+#include "ph.h"
+
+#include <malloc.h>
+
+#define MiB ((size_t)1 << 20)
+
+static void nested(void)
+{
+    offheap_scope_begin();
+    char *a = malloc(100);
+    REQUIRE(a && offheap_owns(a));
+    ph_fill(a, 100, 10);
+
+    offheap_scope_begin();
+    CHECK(offheap_scope_depth() == 2);
+    char *b = malloc(100);
+    REQUIRE(b && offheap_owns(b));
+    /* The inner scope takes several slabs and a large run. */
+    char *many[64];
+    for (int i = 0; i < 64; i++) {
+        many[i] = malloc(100000);
+        REQUIRE(many[i]);
+        memset(many[i], 0xee, 100000);
+    }
+    char *big = malloc(3 * MiB);
+    REQUIRE(big && offheap_owns(big));
+    memset(big, 0xdd, 3 * MiB);
+    offheap_scope_end();
+    CHECK(offheap_scope_depth() == 1);
+    CHECK(ph_intact(a, 100, 10));
+
+    /* Reuse: the next block of the same size lands where the inner one was. */
+    char *c = malloc(100);
+    CHECKF(c == b, "after the inner end malloc(100) = %p, the inner block was %p", (void *)c, (void *)b);
+    ph_fill(c, 100, 11);
+    /* The outer scope keeps allocating over what the inner one released. */
+    for (int i = 0; i < 64; i++) {
+        char *p = malloc(100000);
+        REQUIRE(p);
+        memset(p, 0x11, 100000);
+    }
+    CHECK(ph_intact(a, 100, 10));
+    CHECK(ph_intact(c, 100, 11));
+    offheap_scope_end();
+    CHECK(offheap_scope_depth() == 0);
+
+    /* After the outer end the warm slab is reused from its start. */
+    offheap_scope_begin();
+    char *d = malloc(100);
+    CHECKF(d == a, "a new scope's first malloc(100) = %p, the old scope's was %p", (void *)d, (void *)a);
+    offheap_scope_end();
+}
+
+static void calloc_reused(void)
+{
+    /* Dirty bump slabs, a large run and a nested mark, then calloc over
+     * the same memory. */
+    static const size_t sizes[] = {1, 16, 24, 100, 1000, 4096, 10000, 65536, 200000, 2 * MiB, 5 * MiB};
+    for (int round = 0; round < 3; round++) {
+        offheap_scope_begin();
+        for (int k = 0; k < 4; k++)
+            for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+                void *p = malloc(sizes[i]);
+                REQUIRE(p);
+                memset(p, 0xff, malloc_usable_size(p));
+            }
+        offheap_scope_end();
+
+        offheap_scope_begin();
+        for (int k = 0; k < 4; k++)
+            for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+                unsigned char *p = calloc(1, sizes[i]);
+                REQUIRE(p && offheap_owns(p));
+                CHECKF(ph_all(p, sizes[i], 0), "round %d: calloc(%zu) from a reused slab is not zeroed", round,
+                       sizes[i]);
+                memset(p, 0xff, malloc_usable_size(p)); /* dirty for the next round */
+            }
+        offheap_scope_end();
+    }
+
+    /* Inside one scope: an inner scope dirties memory the outer reuses. */
+    offheap_scope_begin();
+    void *keep = malloc(32);
+    for (int k = 0; k < 3; k++) {
+        offheap_scope_begin();
+        for (int i = 0; i < 50; i++) memset(malloc(5000), 0xab, 5000);
+        offheap_scope_end();
+        for (int i = 0; i < 50; i++) {
+            unsigned char *z = calloc(5000, 1);
+            REQUIRE(z);
+            CHECKF(ph_all(z, 5000, 0), "calloc after an inner scope's end is not zeroed (k %d, i %d)", k, i);
+            memset(z, 0xcd, 5000);
+        }
+        /* Shrink then calloc into the freed tail. */
+    }
+    (void)keep;
+    offheap_scope_end();
+
+    /* realloc shrink, then calloc must not see the old tail. */
+    offheap_scope_begin();
+    char *r = malloc(4000);
+    memset(r, 0x77, 4000);
+    r = realloc(r, 16);
+    unsigned char *z = calloc(1, 3000);
+    CHECK(z && ph_all(z, 3000, 0));
+    offheap_scope_end();
+}
+
+static void stale_free(void)
+{
+    offheap_scope_begin();
+    char *old = malloc(256);
+    REQUIRE(old);
+    offheap_scope_end();
+
+    offheap_scope_begin();
+    char *now = malloc(256);
+    REQUIRE(now);
+    ph_fill(now, 256, 20);
+    offheap_stats s0 = ph_stats();
+    free(old); /* stale: may be `now`'s address; must do nothing */
+    offheap_stats s1 = ph_stats();
+    CHECK(s1.frees_ignored == s0.frees_ignored + 1);
+    char *next = malloc(256);
+    CHECKF(next != now, "free of a stale block let malloc hand out a live block again (%p)", (void *)next);
+    ph_fill(next, 256, 21);
+    CHECK(ph_intact(now, 256, 20));
+    offheap_scope_end();
+    free(now); /* outside any scope: still a no-op */
+    free(next);
+    void *h = malloc(256);
+    CHECK(h && !offheap_owns(h));
+    free(h);
+}
+
+static void realloc_in_scope(void)
+{
+    offheap_scope_begin();
+    char *p = malloc(40);
+    REQUIRE(p);
+    ph_fill(p, 40, 30);
+    /* The newest block grows in place. */
+    char *q = realloc(p, 400);
+    CHECKF(q == p, "the newest block did not grow in place (%p -> %p)", (void *)p, (void *)q);
+    CHECK(ph_intact(q, 40, 30));
+    ph_fill(q, 400, 30);
+    char *other = malloc(10);
+    ph_fill(other, 10, 31);
+    /* Not the newest any more: it moves, content kept, still a pool block. */
+    char *r = realloc(q, 5000);
+    REQUIRE(r);
+    CHECK(offheap_owns(r));
+    CHECK(ph_intact(r, 400, 30));
+    CHECK(ph_intact(other, 10, 31));
+    /* Shrink in place. */
+    char *s = realloc(r, 100);
+    CHECK(s == r && ph_intact(s, 100, 30));
+    /* Grow to a large block (own run of slabs). */
+    char *t = realloc(s, 3 * MiB);
+    REQUIRE(t && offheap_owns(t));
+    CHECK(ph_intact(t, 100, 30));
+    memset(t + 100, 0x42, 3 * MiB - 100);
+    char *u = realloc(t, 6 * MiB);
+    REQUIRE(u && offheap_owns(u));
+    CHECK(ph_intact(u, 100, 30) && ph_all(u + 100, 3 * MiB - 100, 0x42));
+    offheap_scope_end();
+}
+
+static void realloc_escapes(void)
+{
+    offheap_stats s0 = ph_stats();
+    offheap_scope_begin();
+    char *outer = malloc(3000);
+    REQUIRE(outer);
+    ph_fill(outer, 3000, 40);
+    offheap_scope_begin();
+    /* A block of the outer scope reallocated in the inner one must not be
+     * tied to the inner scope: it goes to the heap. */
+    char *moved = realloc(outer, 6000);
+    REQUIRE(moved);
+    CHECK(ph_intact(moved, 3000, 40));
+    CHECK(!offheap_owns(moved));
+    for (int i = 0; i < 100; i++) memset(malloc(10000), 0x99, 10000);
+    offheap_scope_end();
+    CHECK(ph_intact(moved, 3000, 40));
+
+    /* Through the escape hatch: a scope block reallocated with the escape
+     * open goes to the heap and survives the scope. */
+    char *inner = malloc(777);
+    REQUIRE(inner && offheap_owns(inner));
+    ph_fill(inner, 777, 41);
+    offheap_escape_begin();
+    char *kept = realloc(inner, 1500);
+    offheap_escape_end();
+    REQUIRE(kept);
+    CHECK(!offheap_owns(kept));
+    CHECK(ph_intact(kept, 777, 41));
+    offheap_scope_end();
+
+    for (int i = 0; i < 20; i++) {
+        offheap_scope_begin();
+        for (int j = 0; j < 100; j++) memset(malloc(10000), 0x98, 10000);
+        offheap_scope_end();
+    }
+    CHECK(ph_intact(moved, 3000, 40));
+    CHECK(ph_intact(kept, 777, 41));
+    offheap_stats s1 = ph_stats();
+    CHECK(s1.reallocs_moved_out >= s0.reallocs_moved_out + 2);
+    /* Heap blocks free normally. */
+    free(moved);
+    free(kept);
+}
+
+static void large_blocks(void)
+{
+    offheap_stats s0 = ph_stats();
+    offheap_scope_begin();
+    static const size_t sizes[] = {MiB / 4, MiB, MiB + 1, 2 * MiB, 5 * MiB + 3, 17 * MiB};
+    char *b[6];
+    for (int i = 0; i < 6; i++) {
+        b[i] = malloc(sizes[i]);
+        REQUIRE(b[i]);
+        CHECK(offheap_owns(b[i]) && offheap_owns(b[i] + sizes[i] - 1));
+        CHECK(((uintptr_t)b[i] & 15) == 0);
+        CHECK(malloc_usable_size(b[i]) >= sizes[i]);
+        ph_fill(b[i], sizes[i], (unsigned)i);
+    }
+    for (int i = 0; i < 6; i++) CHECKF(ph_intact(b[i], sizes[i], (unsigned)i), "large block %d overwritten", i);
+    offheap_stats s1 = ph_stats();
+    CHECK(s1.slabs_in_use >= s0.slabs_in_use + 25);
+    offheap_scope_end();
+    offheap_stats s2 = ph_stats();
+    CHECKF(s2.slabs_in_use <= s0.slabs_in_use + 1, "slabs in use %llu before, %llu after the scope",
+           (unsigned long long)s0.slabs_in_use, (unsigned long long)s2.slabs_in_use);
+}
+
+static void end_without_begin(void *arg)
+{
+    (void)arg;
+    offheap_scope_end();
+}
+
+static void nest_too_deep(void *arg)
+{
+    char **deep = arg;
+    for (int i = 0; i < OFFHEAP_SCOPE_MAX_DEPTH + 5; i++) offheap_scope_begin();
+    *deep = malloc(64);
+}
+
+static void unmatched_escape(void *arg)
+{
+    (void)arg;
+    offheap_escape_end();
+}
+
+static void misuse(void)
+{
+    void *heap = malloc(100);
+    ph_fill(heap, 100, 50);
+    offheap_stats s0 = ph_stats();
+
+    const char *err = ph_capture_stderr(end_without_begin, NULL);
+    CHECKF(ph_count_lines(err) == 1 && strstr(err, "offheap_scope_end"), "end without begin said: '%s'", err);
+    offheap_stats s1 = ph_stats();
+    CHECK(s1.misuse == s0.misuse + 1);
+    CHECK(offheap_scope_depth() == 0);
+
+    char *deep = NULL;
+    err = ph_capture_stderr(nest_too_deep, &deep);
+    CHECKF(ph_count_lines(err) == 1 && strstr(err, "OFFHEAP_SCOPE_MAX_DEPTH"), "nesting past the limit said: '%s'",
+           err);
+    offheap_stats s2 = ph_stats();
+    CHECK(s2.misuse == s1.misuse + 1);
+    CHECK(offheap_scope_depth() == OFFHEAP_SCOPE_MAX_DEPTH);
+    CHECK(s2.depth_peak >= OFFHEAP_SCOPE_MAX_DEPTH);
+    REQUIRE(deep && offheap_owns(deep));
+    ph_fill(deep, 64, 51);
+    /* The extra ends match the ignored begins: the innermost real scope
+     * stays open until they are all consumed. */
+    for (int i = 0; i < 5; i++) offheap_scope_end();
+    CHECK(offheap_scope_depth() == OFFHEAP_SCOPE_MAX_DEPTH);
+    CHECK(ph_intact(deep, 64, 51));
+    for (int i = 0; i < OFFHEAP_SCOPE_MAX_DEPTH; i++) offheap_scope_end();
+    CHECK(offheap_scope_depth() == 0);
+    offheap_stats s3 = ph_stats();
+    CHECK(s3.misuse == s2.misuse);
+
+    err = ph_capture_stderr(unmatched_escape, NULL);
+    CHECKF(ph_count_lines(err) == 1 && strstr(err, "offheap_escape_end"), "unmatched escape end said: '%s'", err);
+    CHECK(ph_stats().misuse == s3.misuse + 1);
+
+    /* Nothing was corrupted: scopes still work, heap block intact. */
+    offheap_scope_begin();
+    char *p = malloc(100);
+    CHECK(p && offheap_owns(p));
+    offheap_scope_end();
+    char *h = malloc(100);
+    CHECK(h && !offheap_owns(h));
+    free(h);
+    CHECK(ph_intact(heap, 100, 50));
+    free(heap);
+}
+
+static void tagging(void)
+{
+    CHECK(offheap_thread_reset() == EINVAL);
+    CHECK(offheap_thread_untag() == EINVAL);
+    offheap_scope_begin();
+    CHECK(offheap_thread_tag() == EBUSY); /* tag first, then scopes */
+    offheap_scope_end();
+
+    CHECK(offheap_thread_tag() == 0);
+    CHECK(offheap_thread_tag() == EBUSY);
+    CHECK(offheap_scope_depth() == 1);
+    char *a = malloc(500);
+    REQUIRE(a && offheap_owns(a));
+    ph_fill(a, 500, 60);
+    /* A scope on top of the tag. */
+    offheap_scope_begin();
+    CHECK(offheap_scope_depth() == 2);
+    char *b = malloc(500);
+    CHECK(b && offheap_owns(b));
+    CHECK(offheap_thread_reset() == EBUSY);
+    CHECK(offheap_thread_untag() == EBUSY);
+    offheap_scope_end();
+    CHECK(ph_intact(a, 500, 60));
+    /* Reset releases the tag's blocks (the memory is reused) and keeps the tag. */
+    CHECK(offheap_thread_reset() == 0);
+    CHECK(offheap_scope_depth() == 1);
+    char *c = malloc(500);
+    CHECKF(c == a, "after reset malloc(500) = %p, first tagged block was %p", (void *)c, (void *)a);
+    CHECK(offheap_owns(c));
+    /* Untag: back to the heap. */
+    CHECK(offheap_thread_untag() == 0);
+    CHECK(offheap_scope_depth() == 0);
+    CHECK(offheap_thread_untag() == EINVAL);
+    CHECK(offheap_thread_reset() == EINVAL);
+    char *d = malloc(500);
+    CHECK(d && !offheap_owns(d));
+    free(d);
+    /* Scopes work as before. */
+    offheap_scope_begin();
+    CHECK(offheap_owns(malloc(8)));
+    offheap_scope_end();
+}
+
+static void escape_hatch(void)
+{
+    offheap_scope_begin();
+    offheap_escape_begin();
+    char *cache = malloc(1000);
+    char *cache2 = calloc(10, 100);
+    void *al = aligned_alloc(256, 512);
+    offheap_escape_begin(); /* nests */
+    char *dup = strdup("escaped string");
+    offheap_escape_end();
+    char *still = malloc(10);
+    offheap_escape_end();
+    char *scoped = malloc(1000);
+    REQUIRE(cache && cache2 && al && dup && still && scoped);
+    CHECK(!offheap_owns(cache) && !offheap_owns(cache2) && !offheap_owns(al) && !offheap_owns(dup) &&
+          !offheap_owns(still));
+    CHECK(offheap_owns(scoped));
+    CHECK(((uintptr_t)al & 255) == 0);
+    ph_fill(cache, 1000, 70);
+    CHECK(ph_all(cache2, 1000, 0));
+    offheap_scope_end();
+    for (int i = 0; i < 20; i++) {
+        offheap_scope_begin();
+        for (int j = 0; j < 50; j++) memset(malloc(20000), 0x66, 20000);
+        offheap_scope_end();
+    }
+    CHECK(ph_intact(cache, 1000, 70));
+    CHECK(ph_all(cache2, 1000, 0));
+    CHECK(strcmp(dup, "escaped string") == 0);
+    free(cache);
+    free(cache2);
+    free(al);
+    free(dup);
+    free(still);
+}
+
+int main(void)
+{
+    ph_require_preload();
+    nested();
+    calloc_reused();
+    stale_free();
+    realloc_in_scope();
+    realloc_escapes();
+    large_blocks();
+    misuse();
+    tagging();
+    escape_hatch();
+    CHECK(offheap_scope_depth() == 0);
+    return ph_done("scopes");
+}
