@@ -254,7 +254,7 @@ int main(int argc, char **argv)
         }
     }
     if (threads < 1 || threads > 64) threads = 1;
-    if (requests <= 0) requests = quick ? 5000 : 200000;
+    if (requests <= 0) requests = quick ? 5000 : 100000;
     if (bench_under_valgrind()) requests = 2000;
     if (require_preload && (v != V_MALLOC || !OFFHEAP_LOADED())) {
         fprintf(stderr, "macro_request: --require-preload: liboffheap.so is not preloaded\n");
@@ -278,6 +278,8 @@ int main(int argc, char **argv)
         }
     }
     pthread_barrier_wait(&start_barrier);
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     uint64_t t0 = bench_now_ns();
     bench_cg_begin();
     uint64_t sum = 0;
@@ -291,6 +293,8 @@ int main(int argc, char **argv)
     snprintf(cgname, sizeof cgname, "t%d", threads);
     bench_cg_end("request", cgname, requests * threads);
     uint64_t t1 = bench_now_ns();
+    getrusage(RUSAGE_SELF, &ru1);
+    double faults = (double)(ru1.ru_minflt - ru0.ru_minflt) / ((double)requests * threads);
     if (failed) {
         fprintf(stderr, "macro_request: allocation failed (errno %d)\n", errno);
         return 1;
@@ -299,13 +303,14 @@ int main(int argc, char **argv)
     double rps = (double)requests * threads / secs;
     long rss = bench_peak_rss_kib();
     printf("%-11s %-7s threads=%d requests=%ld  %12.0f req/s  %8.3f us/req  peak_rss=%ld KiB"
-           "  (checksum %llu)\n",
-           alloc, vname, threads, requests * threads, rps, 1e6 / rps * threads, rss,
+           "  %.2f faults/req  (checksum %llu)\n",
+           alloc, vname, threads, requests * threads, rps, 1e6 / rps * threads, rss, faults,
            (unsigned long long)sum);
     char name[64];
     snprintf(name, sizeof name, "t%d", threads);
     bench_result("request", name, "req_per_s", rps);
     bench_result("request", name, "peak_rss_kib", (double)rss);
+    bench_result("request", name, "faults_per_req", faults);
     pthread_barrier_destroy(&start_barrier);
     free(w);
     return 0;

@@ -95,8 +95,10 @@ def report_request(data):
         for t in ("t1", "t2"):
             r.append(fmt(med(data, c, prog, t, "req_per_s")))
             r.append(fmt(med(data, c, prog, t, "peak_rss_kib")))
+            r.append(fmt(med(data, c, prog, t, "faults_per_req"), "{:.2f}"))
         rows.append(r)
-    table(["allocator", "req/s 1 thr", "peak RSS KiB", "req/s 2 thr", "peak RSS KiB"], rows)
+    table(["allocator", "req/s 1 thr", "peak RSS KiB", "faults/req", "req/s 2 thr", "peak RSS KiB",
+           "faults/req"], rows)
     with open(os.path.join(OUTDIR, "requests.dat"), "w") as f:
         f.write("# allocator req_per_s_1thread req_per_s_2threads\n")
         for c in cols:

@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ -z "$ROUNDS" ]; then
-    if [ $MODE = quick ]; then ROUNDS=1; else ROUNDS=5; fi
+    if [ $MODE = quick ]; then ROUNDS=1; else ROUNDS=7; fi
 fi
 QUICK=(); [ $MODE = quick ] && QUICK=(--quick)
 
