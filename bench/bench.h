@@ -137,6 +137,27 @@ static inline void bench_cg_end(const char *program, const char *name, long ops)
 #endif
 }
 
+/* Under liboffheap: print what its counters say happened per request, so a
+ * table can be checked against what really went through scopes.  Uses the
+ * weak symbols of offheap.h (include it before this header to enable). */
+#if defined(OFFHEAP_H) && defined(__GNUC__)
+static BENCH_UNUSED void bench_offheap_counters(const char *program, const char *name, long requests)
+{
+    offheap_stats st;
+    if (!offheap_stats_get || offheap_stats_get(&st) != 0 || requests <= 0) return;
+    double r = (double)requests;
+    printf("  liboffheap counters per request: scope_blocks %.1f, scope_bytes %.0f, routed_by_caller"
+           " %.2f, fallback_allocs %.2f, frees_ignored %.1f, exhausted %llu, misuse %llu,"
+           " pool_peak %llu KiB\n",
+           (double)st.scope_blocks / r, (double)st.scope_bytes / r, (double)st.routed_by_caller / r,
+           (double)st.fallback_allocs / r, (double)st.frees_ignored / r,
+           (unsigned long long)st.exhausted, (unsigned long long)st.misuse,
+           (unsigned long long)(st.pool_peak / 1024));
+    printf("RESULT %s %s scope_blocks_per_req %.3f\n", program, name, (double)st.scope_blocks / r);
+    printf("RESULT %s %s routed_per_req %.3f\n", program, name, (double)st.routed_by_caller / r);
+}
+#endif
+
 static BENCH_UNUSED void bench_result(const char *program, const char *name, const char *metric,
                                       double value)
 {

@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
 #include "offheap.h"
+#include "bench.h"
 
 /* ---- the document ------------------------------------------------------ */
 
@@ -247,5 +247,6 @@ int main(int argc, char **argv)
     bench_result("json", name, "rss_mid_kib", (double)rss_mid);
     bench_result("json", name, "rss_end_kib", (double)rss_end);
     bench_result("json", name, "peak_rss_kib", (double)bench_peak_rss_kib());
+    bench_offheap_counters("json", name, requests + warm);
     return 0;
 }

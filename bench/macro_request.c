@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
 #include "offheap.h"
+#include "bench.h"
 
 #if defined(BENCH_MIHEAP)
 #include <mimalloc.h>
@@ -311,6 +311,7 @@ int main(int argc, char **argv)
     bench_result("request", name, "req_per_s", rps);
     bench_result("request", name, "peak_rss_kib", (double)rss);
     bench_result("request", name, "faults_per_req", faults);
+    bench_offheap_counters("request", name, requests * threads);
     pthread_barrier_destroy(&start_barrier);
     free(w);
     return 0;
