@@ -258,9 +258,33 @@ def report_callgrind(outdir):
             if col not in cols:
                 cols.append(col)
             rows.setdefault((prog, case), {})[col] = float(ir) / max(1.0, float(ops))
+    order = [c for c in ORDER if c in cols] + [c for c in cols if c not in ORDER]
     print("## Instructions per operation (valgrind --tool=callgrind, deterministic)\n")
-    table(["program", "case"] + cols,
-          [[p, c] + [fmt(v.get(col), "{:,.1f}") for col in cols] for (p, c), v in rows.items()])
+    print("Ir per op: per allocation/free group for micro rows, per request for request/json,")
+    print("per malloc+free for stress.  Same goals, counted in instructions instead of time:\n")
+    table(["program", "case"] + order,
+          [[p, c] + [fmt(v.get(col), "{:,.1f}") for col in order] for (p, c), v in rows.items()])
+
+    def ir(prog, case, col):
+        return rows.get((prog, case), {}).get(col)
+
+    for prog, case, label in (("request", "t1", "request loop"), ("json", "cjson", "cJSON")):
+        off = ir(prog, case, "liboffheap")
+        peers = {c: ir(prog, case, c) for c in PEERS if ir(prog, case, c) is not None}
+        if off is None or not peers:
+            continue
+        best = min(peers, key=peers.get)
+        # speed ratio ~ inverse instruction ratio
+        print(f"  {label}: speed ratio implied by instructions (Ir_other / Ir_liboffheap, > 1 = liboffheap"
+              f" faster): vs best peer {best} {peers[best] / off:.3f}x;"
+              f" vs the bump limit {fmt(ratio(ir(prog, case, 'bump'), off), '{:.3f}')}x"
+              f" (liboffheap spends {off - (ir(prog, case, 'bump') or off):,.0f} Ir/request above the limit)")
+    for case in ("larson", "xmalloc", "small"):
+        je, off = ir("stress", case, "jemalloc"), ir("stress", case, "liboffheap")
+        if je and off:
+            print(f"  stress {case}: Ir_jemalloc / Ir_liboffheap = {je / off:.3f}x (goal >= 0.98)"
+                  f" ({off - je:+.1f} Ir per malloc+free)")
+    print()
 
 
 if __name__ == "__main__":

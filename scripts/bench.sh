@@ -231,7 +231,7 @@ if want callgrind && command -v valgrind >/dev/null; then
     case " ${COLUMNS[*]} " in *" liboffheap "*) CGCOLS+=(liboffheap) ;; esac
     have micro_pool && cgrun glibc pool -- "$BUILD/bench/micro_pool"
     have micro_concurrent && cgrun glibc concurrent -- "$BUILD/bench/micro_concurrent"
-    for col in glibc "${CGCOLS[@]}" mimalloc; do
+    for col in glibc "${CGCOLS[@]}" mimalloc tcmalloc; do
         case " ${COLUMNS[*]} " in *" $col "*) ;; *) continue ;; esac
         have micro_scope && cgrun "$col" scope -- "$BUILD/bench/micro_scope"
         have macro_request && cgrun "$col" request -- "$BUILD/bench/macro_request"
