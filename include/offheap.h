@@ -93,7 +93,9 @@ typedef struct offheap_stats {
     uint64_t scopes;            /* scopes entered (tag bases included) */
     uint64_t depth_peak;        /* deepest nesting seen on any thread */
     uint64_t scope_blocks;      /* blocks served in scopes */
-    uint64_t scope_bytes;       /* bytes served in scopes (usable sizes) */
+    uint64_t scope_bytes;       /* bytes taken from slabs by scope blocks
+                                   (headers and padding included; counted
+                                   at slab switches and scope ends) */
     uint64_t scope_bytes_released; /* bytes given back by scope ends */
     uint64_t frees_ignored;     /* free() of pool blocks (no-ops) */
     uint64_t reallocs_in_place; /* reallocs of a scope block that grew or

@@ -8,6 +8,7 @@
  * behave exactly as libc's (getdelim and realpath call libc's own).
  */
 #include "scope.h"
+#include "scope_fast.h"
 #include "thread.h"
 
 #include <dlfcn.h>
@@ -28,7 +29,7 @@ extern ssize_t __getdelim(char **lineptr, size_t *n, int delim, FILE *stream);
 /* malloc as the program would get it, attributed to `ra`. */
 static void *alloc_as(size_t n, void *ra)
 {
-    if (oh_self.route) return oh_scope_alloc(n, false, ra);
+    if (oh_self.route) return oh_scope_alloc_fast(&oh_self, n, false, ra);
     return malloc(n);
 }
 

@@ -22,6 +22,7 @@
 #include "os.h"
 #include "preload.h"
 #include "scope.h"
+#include "scope_fast.h"
 #include "stats.h"
 #include "thread.h"
 #include "tid.h"
@@ -51,14 +52,21 @@ static bool is_pow2(size_t v)
 /* Steps outside a scope: one TLS load, one branch, a tail call. */
 EXPORT void *malloc(size_t n)
 {
-    if (LIKELY(!oh_self.route)) return oh_fb_malloc(n);
-    return oh_scope_alloc(n, false, RA());
+    struct oh_thread *t = &oh_self;
+    if (LIKELY(!t->route)) return oh_fb_malloc(n);
+    return oh_scope_alloc_fast(t, n, false, RA());
+}
+
+/* A pool block is freed by its scope's end; here it is only counted. */
+static inline void pool_free(void)
+{
+    OH_STAT_ADD(&oh_self, frees_ignored, 1);
 }
 
 EXPORT void free(void *p)
 {
     if (oh_in_pool(p)) {
-        oh_scope_free(p);
+        pool_free();
         return;
     }
     if (LIKELY(p != NULL)) oh_fb_free(p);
@@ -71,15 +79,17 @@ EXPORT void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (LIKELY(!oh_self.route)) return oh_fb_calloc(n);
-    return oh_scope_alloc(n, true, RA());
+    struct oh_thread *t = &oh_self;
+    if (LIKELY(!t->route)) return oh_fb_calloc(n);
+    return oh_scope_alloc_fast(t, n, true, RA());
 }
 
 static void *realloc_ra(void *p, size_t n, void *ra)
 {
     if (p == NULL) {
-        if (LIKELY(!oh_self.route)) return oh_fb_malloc(n);
-        return oh_scope_alloc(n, false, ra);
+        struct oh_thread *t = &oh_self;
+        if (LIKELY(!t->route)) return oh_fb_malloc(n);
+        return oh_scope_alloc_fast(t, n, false, ra);
     }
     if (n == 0) {
         free(p);
@@ -189,14 +199,15 @@ EXPORT int malloc_trim(size_t pad)
  * new_handler loop).  ra is operator new's caller. */
 void *oh_cxx_alloc(size_t n, size_t align, void *ra)
 {
-    if (LIKELY(!oh_self.route)) return align <= 16 ? oh_fb_malloc(n) : oh_fb_aligned(n, align);
-    return align <= 16 ? oh_scope_alloc(n, false, ra) : oh_scope_alloc_aligned(n, align, ra);
+    struct oh_thread *t = &oh_self;
+    if (LIKELY(!t->route)) return align <= 16 ? oh_fb_malloc(n) : oh_fb_aligned(n, align);
+    return align <= 16 ? oh_scope_alloc_fast(t, n, false, ra) : oh_scope_alloc_aligned(n, align, ra);
 }
 
 void oh_cxx_free(void *p, size_t size, size_t align)
 {
     if (oh_in_pool(p)) {
-        oh_scope_free(p);
+        pool_free();
         return;
     }
     if (!p) return;

@@ -23,16 +23,18 @@
 
 #define OH_MAX_RANGES 32
 
-static struct {
-    uintptr_t lo;
-    uintptr_t len;
-} ranges[OH_MAX_RANGES];
-static unsigned nranges;
+/* The first two ranges found (libc's and ld.so's code, in practice) are
+ * checked inline by the fast path; any further ones only when
+ * oh_rt_extra says there are some. */
+struct oh_range oh_rt[2];
+unsigned oh_rt_extra;
+static struct oh_range extra[OH_MAX_RANGES];
 
 bool oh_caller_excluded(const void *ra)
 {
-    for (unsigned i = 0; i < nranges; i++) {
-        if ((uintptr_t)ra - ranges[i].lo < ranges[i].len) return true;
+    if (oh_caller_runtime(ra)) return true;
+    for (unsigned i = 0; i < oh_rt_extra; i++) {
+        if ((uintptr_t)ra - extra[i].lo < extra[i].len) return true;
     }
     return false;
 }
@@ -77,19 +79,18 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *data)
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
-        if (nranges == OH_MAX_RANGES) {
-            oh_log("more than %d excluded code segments; %s is not excluded", OH_MAX_RANGES, name);
-            return 0;
-        }
-        ranges[nranges].lo = info->dlpi_addr + ph->p_vaddr;
-        ranges[nranges].len = ph->p_memsz;
-        nranges++;
+        struct oh_range r = {info->dlpi_addr + ph->p_vaddr, ph->p_memsz};
+        if (!oh_rt[0].len) oh_rt[0] = r;
+        else if (!oh_rt[1].len) oh_rt[1] = r;
+        else if (oh_rt_extra < OH_MAX_RANGES) extra[oh_rt_extra++] = r;
+        else oh_log("more than %d excluded code segments; %s is not excluded", OH_MAX_RANGES + 2, name);
     }
     return 0;
 }
 
 void oh_caller_init(const char *exclude)
 {
-    nranges = 0;
+    memset(oh_rt, 0, sizeof oh_rt);
+    oh_rt_extra = 0;
     dl_iterate_phdr(add_object, (void *)(uintptr_t)exclude);
 }

@@ -38,6 +38,7 @@ struct oh_slabs oh_proc;
 static pthread_once_t proc_once = PTHREAD_ONCE_INIT;
 static int proc_err = -1; /* -1 not tried, 0 ready, else errno */
 static size_t large_min;  /* blocks needing this many bytes get own runs */
+size_t oh_small_max;
 
 static size_t round16(size_t v)
 {
@@ -72,6 +73,7 @@ static void proc_create(void)
     }
     large_min = oh_cfg.slab_size / 4;
     if (oh_cfg.check) oh_check_init();
+    oh_small_max = oh_cfg.check ? 0 : large_min;
     oh_caller_init(oh_cfg.exclude);
     atomic_store(&oh_pool_size, (uintptr_t)oh_proc.size);
     atomic_store(&oh_pool_base, (uintptr_t)oh_proc.base);
@@ -134,9 +136,17 @@ static void *large_alloc(struct oh_thread *t, size_t n, size_t align, bool zero)
     return hdr_set(p - HDR, usable);
 }
 
+/* Bytes bumped since the last count go into the stats: done at slab
+ * switches and scope ends instead of on every allocation. */
+static void account(struct oh_thread *t)
+{
+    if (t->cur > t->acct && t->acct) OH_STAT_ADD(t, bytes, (size_t)(t->cur - t->acct));
+}
+
 /* Start a new bump slab. */
 static bool new_bump_slab(struct oh_thread *t)
 {
+    account(t);
     bool zeroed = false;
     uint32_t s = take_run(t, 1, &zeroed);
     if (s == OH_SLAB_NONE) return false;
@@ -145,6 +155,7 @@ static bool new_bump_slab(struct oh_thread *t)
     t->cur = base + HDR;
     t->end = base + oh_proc.slab_size;
     t->clean = zeroed ? base : t->end;
+    t->acct = t->cur;
     return true;
 }
 
@@ -161,7 +172,6 @@ static inline void *bump(struct oh_thread *t, size_t n, size_t align, bool zero)
     t->cur = (char *)na;
     if (zero && p < t->clean) memset(p, 0, usable);
     OH_STAT_ADD(t, blocks, 1);
-    OH_STAT_ADD(t, bytes, usable);
     return hdr_set(p - HDR, usable);
 }
 
@@ -181,10 +191,9 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
     return p;
 }
 
-void *oh_scope_alloc(size_t n, bool zero, void *ra)
+void *oh_scope_alloc_slow(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
-    struct oh_thread *t = &oh_self;
-    if (__builtin_expect(oh_caller_excluded(ra), 0)) {
+    if (oh_caller_excluded(ra)) {
         OH_STAT_ADD(t, routed, 1);
         return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
     }
@@ -199,12 +208,6 @@ void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra)
         return align > 16 ? oh_fb_aligned(n, align) : oh_fb_malloc(n);
     }
     return alloc_in_scope(t, n, align < 16 ? 16 : align, false, ra);
-}
-
-void oh_scope_free(void *p)
-{
-    (void)p;
-    OH_STAT_ADD(&oh_self, frees_ignored, 1);
 }
 
 /* True when p was allocated in the calling thread's innermost open scope
@@ -239,7 +242,6 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
         if ((char *)p + old == t->cur && next <= t->end && n < large_min) {
             ((uint64_t *)p)[-1] = (size_t)(next - (char *)p);
             t->cur = next;
-            OH_STAT_ADD(t, bytes, (size_t)(next - (char *)p) - old);
             OH_STAT_ADD(t, realloc_in_place, 1);
             return p;
         }
@@ -280,8 +282,9 @@ static bool push_mark(struct oh_thread *t, void *site)
     t->seq = ++t->next_seq;
     if (__builtin_expect(oh_check_on, 0)) {
         /* Check mode: the scope gets slabs of its own (see check.h). */
+        account(t);
         t->slab = OH_SLAB_NONE;
-        t->cur = t->end = t->clean = NULL;
+        t->cur = t->end = t->clean = t->acct = NULL;
     }
     OH_STAT_ADD(t, scopes, 1);
     if (t->depth > atomic_load_explicit(&t->st.depth_peak, memory_order_relaxed))
@@ -302,6 +305,7 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m)
     /* High-water mark of the current bump slab: bytes below it are dirty. */
     uint32_t bump_slab = t->slab;
     char *hi = t->cur > t->clean ? t->cur : t->clean;
+    account(t);
     uint32_t stop = m->head;
     if (stop == OH_SLAB_NONE && t->head != OH_SLAB_NONE && !oh_check_on) {
         /* Outermost level: keep the oldest slab warm for the next scope, so
@@ -325,10 +329,10 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m)
     }
     t->slab = slab;
     if (slab == OH_SLAB_NONE) {
-        t->cur = t->end = t->clean = NULL;
+        t->cur = t->end = t->clean = t->acct = NULL;
         return;
     }
-    t->cur = cur;
+    t->cur = t->acct = cur;
     t->end = oh_slab_addr(&oh_proc, slab) + oh_proc.slab_size;
     /* A slab we left earlier may be dirty up to its end. */
     t->clean = slab == bump_slab ? hi : t->end;
@@ -440,7 +444,7 @@ void oh_scope_thread_exit(void)
         OH_STAT_ADD(t, released, released);
     }
     t->head = t->slab = OH_SLAB_NONE;
-    t->cur = t->end = t->clean = NULL;
+    t->cur = t->end = t->clean = t->acct = NULL;
 }
 
 void oh_scope_prefork(void)

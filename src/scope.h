@@ -30,15 +30,19 @@ static inline bool oh_in_pool(const void *p)
            atomic_load_explicit(&oh_pool_size, memory_order_relaxed);
 }
 
-/* In-scope allocation (route is set).  zero: calloc semantics. */
-void *oh_scope_alloc(size_t n, bool zero, void *ra);
+/* Blocks below this many bytes may take the inline bump path
+ * (scope_fast.h); 0 sends every allocation to the slow path (check mode). */
+extern size_t oh_small_max;
+
+struct oh_thread;
+
+/* In-scope allocation, everything the inline path does not handle.
+ * zero: calloc semantics. */
+void *oh_scope_alloc_slow(struct oh_thread *t, size_t n, bool zero, void *ra);
 void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra);
 
 /* Any pointer: realloc semantics with n > 0 and p != NULL. */
 void *oh_realloc_any(void *p, size_t n, void *ra);
-
-/* free() of a pool pointer: a no-op that is counted. */
-void oh_scope_free(void *p);
 
 /* Usable size of a pool block. */
 size_t oh_scope_usable(const void *p);
@@ -53,7 +57,22 @@ void oh_scope_thread_exit(void);
 void oh_scope_prefork(void);
 void oh_scope_postfork(void);
 
-/* caller.c: true when ra lies in libc, ld.so or an OFFHEAP_EXCLUDE library. */
+/* caller.c: code ranges whose allocations go to the heap. */
+struct oh_range {
+    uintptr_t lo;
+    uintptr_t len;
+};
+extern struct oh_range oh_rt[2];
+extern unsigned oh_rt_extra;
+
+/* ra in one of the two fixed ranges (libc, ld.so): two compares. */
+static inline bool oh_caller_runtime(const void *ra)
+{
+    uintptr_t r = (uintptr_t)ra;
+    return (r - oh_rt[0].lo < oh_rt[0].len) | (r - oh_rt[1].lo < oh_rt[1].len);
+}
+
+/* True when ra lies in libc, ld.so or an OFFHEAP_EXCLUDE library. */
 bool oh_caller_excluded(const void *ra);
 void oh_caller_init(const char *exclude);
 

@@ -51,6 +51,7 @@ struct oh_thread {
     char *cur;          /* bump position */
     char *end;          /* end of the bump slab */
     char *clean;        /* see above */
+    char *acct;         /* bump position up to which bytes are counted */
     uint32_t slab;      /* bump slab index, or OH_SLAB_NONE */
     uint32_t head;      /* newest owned run, or OH_SLAB_NONE */
     uint32_t id;        /* thread index (tid.h), 0 until registered */

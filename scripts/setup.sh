@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# setup.sh — install everything liboffheap needs on a fresh Debian 12
+# machine: the build, the tests, the real programs the tests run under the
+# preload, and the peers the benchmarks compare against.  Idempotent.
+set -euo pipefail
+
+pkgs=(
+  build-essential clang meson ninja-build pkg-config
+  libjemalloc-dev libunwind-dev libcriterion-dev libclang-rt-14-dev valgrind
+  python3 git sqlite3 perl coreutils curl
+  libmimalloc-dev libtcmalloc-minimal4 libcjson-dev libjansson-dev
+  gnuplot-nox hyperfine wrk
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
