@@ -223,7 +223,7 @@ int main(int argc, char **argv)
     }
 
     long rss_start = bench_rss_kib(), rss_mid = 0;
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
     bench_cg_begin();
     for (long r = 0; r < requests; r++) {
         sum += bump ? request_cjson_bump()
@@ -231,7 +231,7 @@ int main(int argc, char **argv)
                               : request_jansson(scoped);
         if (r == requests / 2) rss_mid = bench_rss_kib();
     }
-    uint64_t t1 = bench_now_ns();
+    uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
     const char *vname = bump ? "bump" : scoped ? "scope" : "free";
     const char *name = lib == L_CJSON ? "cjson" : "jansson";
     bench_cg_end("json", name, requests);
@@ -243,6 +243,7 @@ int main(int argc, char **argv)
            bench_alloc_name(), name, vname, doc_len, requests, rps, 1e6 / rps, rss_start, rss_mid,
            rss_end, bench_peak_rss_kib(), (unsigned long long)sum);
     bench_result("json", name, "req_per_s", rps);
+    bench_result("json", name, "req_per_cpu_s", (double)requests / ((double)(c1 - c0) / 1e9));
     bench_result("json", name, "rss_start_kib", (double)rss_start);
     bench_result("json", name, "rss_mid_kib", (double)rss_mid);
     bench_result("json", name, "rss_end_kib", (double)rss_end);

@@ -280,7 +280,7 @@ int main(int argc, char **argv)
     pthread_barrier_wait(&start_barrier);
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
     bench_cg_begin();
     uint64_t sum = 0;
     int failed = 0;
@@ -292,7 +292,7 @@ int main(int argc, char **argv)
     char cgname[64];
     snprintf(cgname, sizeof cgname, "t%d", threads);
     bench_cg_end("request", cgname, requests * threads);
-    uint64_t t1 = bench_now_ns();
+    uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
     getrusage(RUSAGE_SELF, &ru1);
     double faults = (double)(ru1.ru_minflt - ru0.ru_minflt) / ((double)requests * threads);
     if (failed) {
@@ -309,6 +309,7 @@ int main(int argc, char **argv)
     char name[64];
     snprintf(name, sizeof name, "t%d", threads);
     bench_result("request", name, "req_per_s", rps);
+    bench_result("request", name, "req_per_cpu_s", (double)requests * threads / ((double)(c1 - c0) / 1e9));
     bench_result("request", name, "peak_rss_kib", (double)rss);
     bench_result("request", name, "faults_per_req", faults);
     bench_offheap_counters("request", name, requests * threads);

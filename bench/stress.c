@@ -214,17 +214,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s <larson|xmalloc|small> [--threads T] [--quick]\n", argv[0]);
         return 2;
     }
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
     bench_cg_begin();
     long ops = fn(threads);
     bench_cg_end("stress", test, ops);
-    uint64_t t1 = bench_now_ns();
+    uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
     double secs = (double)(t1 - t0) / 1e9;
     printf("%-11s stress %-8s threads=%d ops=%ld  %8.3f s  %12.0f ops/s  %7.2f ns/op"
            "  peak_rss=%ld KiB\n",
            bench_alloc_name(), test, threads, ops, secs, (double)ops / secs, secs * 1e9 / (double)ops,
            bench_peak_rss_kib());
     bench_result("stress", test, "ops_per_s", (double)ops / secs);
+    bench_result("stress", test, "ops_per_cpu_s", (double)ops / ((double)(c1 - c0) / 1e9));
     bench_result("stress", test, "peak_rss_kib", (double)bench_peak_rss_kib());
     return 0;
 }
