@@ -1,32 +1,719 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check.c — OFFHEAP_CHECK (see check.h).  Released scope memory is
- * poisoned with 0xdd before it goes back to the slab supply, so a read
- * through a stale pointer sees an unmistakable pattern.
+ * check.c — OFFHEAP_CHECK (see check.h for what it does).
+ *
+ * Side tables, all in memory mapped at init through os.h (nothing here
+ * calls malloc; the preload would recurse into itself):
+ *   - a stack depot: distinct allocation backtraces, hashed, lock-free
+ *     insert (a slot goes 0 -> 1 "being written" -> hash); a block record
+ *     names its backtrace by slot index + 1 (0: none);
+ *   - block records per slab: for the first slab of every run, the blocks
+ *     that start in the run, in address order (the bump pointer only
+ *     rises within a run's life), at most slab_size/16 of them (a block
+ *     takes 16 bytes at least), so the table is as large as the pool in
+ *     address space and touched only where blocks are;
+ *   - per-slab check state: the record count, the (owner, seq) of the run
+ *     the records belong to, and, while the run is retired, the retire
+ *     generation (`dying`), its first slab, the scope's begin site and the
+ *     retiring thread.  The fault handler needs nothing else: an address is
+ *     ours when it is in the pool and its slab has `dying` set;
+ *   - the quarantine: a FIFO of retired runs (first slab indices) bounded
+ *     in runs and bytes; the oldest is unprotected and released to the slab
+ *     supply when a new one does not fit.
+ *
+ * Invariants: a slab's `dying` is nonzero exactly while its run is
+ * retired (set before the run is protected, cleared after it is
+ * unprotected), so a fault on a protected run is always recognised.  A
+ * run's records are reset when a new life of the slab is seen (another
+ * owner/seq, or an offset that does not rise).
  */
 #include "check.h"
 
+#include "config.h"
+#include "log.h"
+#include "os.h"
 #include "scope.h"
 #include "thread.h"
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define OH_HAVE_VALGRIND 1
+#endif
+#endif
+#ifndef OH_HAVE_VALGRIND
+#define OH_HAVE_VALGRIND 0
+#endif
+
+#define FRAMES 8                 /* frames kept per allocation */
+#define GRAB 16                  /* frames unwound (ours are dropped) */
+#define DEPOT_SLOTS (1u << 18)   /* distinct backtraces */
+#define DEPOT_PROBES 32u         /* linear probes before giving up */
+#define Q_RUNS 4096u             /* runs in the quarantine at most */
+#define Q_BYTES ((size_t)64 << 20) /* bytes in the quarantine at most */
+#define REPORTS_PER_SCOPE 8u     /* global-scan reports per scope end */
+#define REPORTS_TOTAL 128u       /* global-scan reports per process */
+#define POISON 0xdd
 
 bool oh_check_on;
 
-void oh_check_init(void)
+struct rec {
+    uint32_t off;   /* user pointer - run base, bytes */
+    uint32_t size;  /* usable bytes at allocation (saturated) */
+    uint32_t stack; /* depot id, 0 if none */
+    uint32_t pad;
+};
+
+struct slab_ck {
+    uint64_t stamp;         /* owner << 32 | seq of the run the records are of */
+    uint32_t nrec;          /* records (first slab of a run) */
+    _Atomic uint32_t dying; /* retire generation while retired, else 0 */
+    uint32_t first;         /* first slab of the retired run */
+    int tid;                /* kernel thread id that ended the scope */
+    void *site;             /* begin site of the scope that ended */
+};
+
+struct stack {
+    _Atomic uint64_t key; /* 0 empty, 1 being written, else the hash */
+    uint32_t n;           /* frames */
+    uint32_t pad;
+    void *pc[FRAMES];
+};
+
+static struct {
+    bool ready;              /* side tables mapped */
+    bool valgrind;           /* RUNNING_ON_VALGRIND at init */
+    uintptr_t self_lo;       /* our object's mapped range (frames to drop) */
+    uintptr_t self_hi;
+    struct stack *depot;     /* DEPOT_SLOTS */
+    struct rec *recs;        /* rec_cap per slab */
+    size_t rec_cap;          /* records per slab */
+    struct slab_ck *sl;      /* one per slab */
+    uint32_t *q;             /* quarantine ring, Q_RUNS first-slab indices */
+    uint32_t qhead;          /* oldest entry */
+    uint32_t qlen;           /* entries */
+    size_t qbytes;           /* bytes quarantined */
+    size_t qlimit;           /* bytes allowed */
+    atomic_flag qlock;       /* guards q* (short sections, no syscalls) */
+    _Atomic uint32_t gen;    /* retire generations */
+    struct sigaction prev_segv, prev_bus;
+} ck = {.qlock = ATOMIC_FLAG_INIT};
+
+/* Counters (process-wide, relaxed). */
+static _Atomic uint64_t n_recorded, n_unrecorded, n_stacks, n_retired_runs, n_evicted, n_qpeak, n_globals,
+    n_suppressed, n_faults, n_protect_failed, n_scanned;
+
+#define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
+
+static __thread struct {
+    bool busy;    /* inside check code: nested allocations are not recorded */
+    bool vg_pool; /* this thread's memcheck mempool exists */
+    int tid;      /* kernel thread id, 0 until asked */
+} me;
+
+static int my_tid(void)
 {
-    oh_check_on = true;
+    if (!me.tid) me.tid = (int)gettid();
+    return me.tid;
+}
+
+/* ---- valgrind ---------------------------------------------------------- */
+
+#if OH_HAVE_VALGRIND
+/* memcheck's client requests expand to code the strict flags dislike. */
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wcast-align"
+#define VG_CREATE(pool) VALGRIND_CREATE_MEMPOOL(pool, 0, 0)
+#define VG_ALLOC(pool, p, n) VALGRIND_MEMPOOL_ALLOC(pool, p, n)
+#define VG_FREE(pool, p) VALGRIND_MEMPOOL_FREE(pool, p)
+#define VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS(p, n)
+#define VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED(p, n)
+#define VG_RUNNING() (RUNNING_ON_VALGRIND != 0)
+#else
+#define VG_CREATE(pool) ((void)(pool))
+#define VG_ALLOC(pool, p, n) ((void)(pool), (void)(p), (void)(n))
+#define VG_FREE(pool, p) ((void)(pool), (void)(p))
+#define VG_NOACCESS(p, n) ((void)(p), (void)(n))
+#define VG_UNDEFINED(p, n) ((void)(p), (void)(n))
+#define VG_RUNNING() false
+#endif
+
+/* ---- stack depot ------------------------------------------------------- */
+
+static uint64_t hash_pcs(void *const *pc, uint32_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (uint32_t i = 0; i < n; i++) {
+        h ^= (uint64_t)(uintptr_t)pc[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+    }
+    return h | 2; /* never 0 (empty) nor 1 (being written) */
+}
+
+static uint32_t depot_put(void *const *pc, uint32_t n)
+{
+    uint64_t h = hash_pcs(pc, n);
+    uint32_t i = (uint32_t)(h >> 32) & (DEPOT_SLOTS - 1);
+    for (uint32_t probe = 0; probe < DEPOT_PROBES; probe++, i = (i + 1) & (DEPOT_SLOTS - 1)) {
+        struct stack *e = &ck.depot[i];
+        uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
+        if (k == 0) {
+            if (atomic_compare_exchange_strong_explicit(&e->key, &k, 1, memory_order_acquire,
+                                                        memory_order_acquire)) {
+                e->n = n;
+                memcpy(e->pc, pc, n * sizeof *pc);
+                atomic_store_explicit(&e->key, h, memory_order_release);
+                COUNT(n_stacks, 1);
+                return i + 1;
+            }
+        }
+        if (k == h && e->n == n && !memcmp(e->pc, pc, n * sizeof *pc)) return i + 1;
+    }
+    return 0;
+}
+
+static const struct stack *depot_get(uint32_t id)
+{
+    if (id == 0 || id > DEPOT_SLOTS) return NULL;
+    const struct stack *e = &ck.depot[id - 1];
+    return atomic_load_explicit(&e->key, memory_order_acquire) > 1 ? e : NULL;
+}
+
+static bool in_self(const void *pc)
+{
+    return (uintptr_t)pc - ck.self_lo < ck.self_hi - ck.self_lo;
+}
+
+/* The caller's backtrace without our own frames (malloc, the engine). */
+static uint32_t capture(void *ra)
+{
+    void *pc[GRAB];
+    int n = unw_backtrace(pc, GRAB);
+    int k = 0;
+    while (k < n && in_self(pc[k])) k++;
+    if (k >= n) {
+        pc[0] = ra;
+        k = 0;
+        n = 1;
+    }
+    int m = n - k < FRAMES ? n - k : FRAMES;
+    return depot_put(pc + k, (uint32_t)m);
+}
+
+/* ---- block records ----------------------------------------------------- */
+
+static struct rec *recs_of(uint32_t first)
+{
+    return ck.recs + (size_t)first * ck.rec_cap;
+}
+
+/* The run that p was just carved from: the bump slab, else (a large block)
+ * the newest run. */
+static uint32_t run_of(const struct oh_thread *t, const void *p)
+{
+    uint32_t s = t->slab;
+    if (s != OH_SLAB_NONE) {
+        const char *b = oh_slab_addr(&oh_proc, s);
+        if ((const char *)p >= b && (const char *)p < b + oh_proc.slab_size) return s;
+    }
+    return t->head;
 }
 
 void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra)
 {
-    (void)t, (void)p, (void)usable, (void)ra;
+    if (!ck.ready || me.busy) return;
+    me.busy = true;
+    uint32_t s = run_of(t, p);
+    if (s != OH_SLAB_NONE) {
+        struct slab_ck *c = &ck.sl[s];
+        const struct oh_slab_meta *m = &oh_proc.meta[s];
+        uint64_t stamp = (uint64_t)m->owner << 32 | m->seq;
+        uintptr_t off = (uintptr_t)p - (uintptr_t)oh_slab_addr(&oh_proc, s);
+        struct rec *r = recs_of(s);
+        if (c->stamp != stamp || (c->nrec && r[c->nrec - 1].off >= off)) {
+            c->stamp = stamp;
+            c->nrec = 0;
+        }
+        if (c->nrec < ck.rec_cap && off <= UINT32_MAX) {
+            struct rec *nr = &r[c->nrec];
+            nr->off = (uint32_t)off;
+            nr->size = usable > UINT32_MAX ? UINT32_MAX : (uint32_t)usable;
+            nr->stack = capture(ra);
+            c->nrec++;
+            COUNT(n_recorded, 1);
+            if (nr->stack == 0) COUNT(n_unrecorded, 1);
+            if (ck.valgrind) {
+                if (!me.vg_pool) {
+                    VG_CREATE(t);
+                    me.vg_pool = true;
+                }
+                VG_ALLOC(t, p, usable);
+            }
+        }
+    }
+    me.busy = false;
 }
+
+/* The record of the block holding address a in the retired run starting at
+ * `first` (the block's 8-byte header counts as its own), or NULL. */
+static const struct rec *find_block(uint32_t first, uintptr_t a)
+{
+    const struct slab_ck *c = &ck.sl[first];
+    const struct rec *r = recs_of(first);
+    uintptr_t off = a - (uintptr_t)oh_slab_addr(&oh_proc, first);
+    uint32_t lo = 0, hi = c->nrec < ck.rec_cap ? c->nrec : (uint32_t)ck.rec_cap;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r[mid].off <= off + 8) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo ? &r[lo - 1] : NULL;
+}
+
+/* ---- reports ----------------------------------------------------------- */
+
+/* "func+0x1a (/path/obj)" for a code address; ret: a return address (look
+ * up the call instruction before it). */
+static void describe_pc(char *buf, size_t cap, const void *pc, bool ret)
+{
+    Dl_info di;
+    const void *look = ret ? (const void *)((uintptr_t)pc - 1) : pc;
+    if (dladdr(look, &di) && di.dli_fname) {
+        if (di.dli_sname && di.dli_saddr)
+            oh_format(buf, cap, "%s+0x%zx (%s)", di.dli_sname, (size_t)((uintptr_t)pc - (uintptr_t)di.dli_saddr),
+                      di.dli_fname);
+        else
+            oh_format(buf, cap, "%p (%s+0x%zx)", pc, di.dli_fname,
+                      (size_t)((uintptr_t)pc - (uintptr_t)di.dli_fbase));
+        return;
+    }
+    oh_format(buf, cap, "%p", pc);
+}
+
+static void print_stack(uint32_t id, void *site_hint)
+{
+    char line[512];
+    const struct stack *st = depot_get(id);
+    if (!st) {
+        describe_pc(line, sizeof line, site_hint, true);
+        oh_log("    (no backtrace recorded)%s%s", site_hint ? " near " : "", site_hint ? line : "");
+        return;
+    }
+    for (uint32_t i = 0; i < st->n; i++) {
+        describe_pc(line, sizeof line, st->pc[i], true);
+        oh_log("    #%u %p %s", i, st->pc[i], line);
+    }
+}
+
+/* One block, as the reports describe it: where a lies, then its backtrace. */
+static void describe_block(uintptr_t a, uint32_t first, const char *tail)
+{
+    const struct rec *r = find_block(first, a);
+    uintptr_t base = (uintptr_t)oh_slab_addr(&oh_proc, first);
+    if (!r) {
+        oh_log("  %p is in memory %s (no block recorded there)", (void *)a, tail);
+        return;
+    }
+    uintptr_t p = base + r->off;
+    if (a < p)
+        oh_log("  %p is in the header of a %u-byte block at %p %s", (void *)a, r->size, (void *)p, tail);
+    else if (a - p < r->size)
+        oh_log("  %p is %zu bytes inside a %u-byte block at %p %s", (void *)a, (size_t)(a - p), r->size,
+               (void *)p, tail);
+    else
+        oh_log("  %p is %zu bytes past the end of a %u-byte block at %p %s", (void *)a,
+               (size_t)(a - p - r->size), r->size, (void *)p, tail);
+    oh_log("  the block was allocated at:");
+    print_stack(r->stack, NULL);
+}
+
+/* ---- fault handler ----------------------------------------------------- */
+
+static void reset_and_reraise(int sig, const siginfo_t *si)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    (void)sigaction(sig, &dfl, NULL);
+    /* A fault re-executes the instruction on return and dies by the
+     * default action; a signal someone sent is sent again (it stays
+     * pending until this handler returns). */
+    if (si->si_code <= 0) (void)raise(sig);
+}
+
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *p = sig == SIGSEGV ? &ck.prev_segv : &ck.prev_bus;
+    if (p->sa_flags & SA_SIGINFO) {
+        p->sa_sigaction(sig, si, uc);
+    } else if (p->sa_handler == SIG_IGN) {
+        if (si->si_code > 0) reset_and_reraise(sig, si); /* a fault cannot be ignored */
+    } else if (p->sa_handler == SIG_DFL) {
+        reset_and_reraise(sig, si);
+    } else {
+        p->sa_handler(sig);
+    }
+}
+
+static const char *access_kind(const void *uc)
+{
+#if defined(__x86_64__)
+    const ucontext_t *u = uc;
+    return (u->uc_mcontext.gregs[REG_ERR] & 2) ? "write" : "read";
+#else
+    (void)uc;
+    return "access";
+#endif
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    int saved = errno;
+    uintptr_t a = (uintptr_t)si->si_addr;
+    if (si->si_code > 0 && ck.ready && oh_slabs_owns(&oh_proc, (void *)a)) {
+        uint32_t s = oh_slab_index(&oh_proc, (void *)a);
+        const struct slab_ck *c = &ck.sl[s];
+        if (atomic_load_explicit(&c->dying, memory_order_acquire)) {
+            me.busy = true;
+            COUNT(n_faults, 1);
+            char site[512];
+            oh_log("use after scope: %s of %p (%s, pid %d, thread %d)", access_kind(uc), (void *)a,
+                   sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", (int)getpid(), my_tid());
+            char tail[64];
+            oh_format(tail, sizeof tail, "released by the end of a scope (thread %d)", c->tid);
+            describe_block(a, c->first, tail);
+            describe_pc(site, sizeof site, ck.sl[c->first].site, true);
+            oh_log("  the scope began at %s", site);
+            reset_and_reraise(sig, si);
+            errno = saved;
+            return;
+        }
+    }
+    forward(sig, si, uc);
+    errno = saved;
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &ck.prev_segv) != 0 || sigaction(SIGBUS, &sa, &ck.prev_bus) != 0)
+        oh_log("check mode: cannot install the SIGSEGV/SIGBUS handler; use after scope will not be explained");
+}
+
+/* ---- global scan ------------------------------------------------------- */
+
+struct scan {
+    uint32_t gen;      /* generation of the dying runs */
+    uint32_t reported; /* reports in this scan */
+    void *site;        /* begin site of the ending scope */
+};
+
+static _Atomic uint32_t reports_total;
+
+static void report_global(struct scan *sc, const struct dl_phdr_info *info, const uintptr_t *w, uintptr_t v)
+{
+    if (sc->reported >= REPORTS_PER_SCOPE ||
+        atomic_fetch_add_explicit(&reports_total, 1, memory_order_relaxed) >= REPORTS_TOTAL) {
+        COUNT(n_suppressed, 1);
+        return;
+    }
+    sc->reported++;
+    COUNT(n_globals, 1);
+    const char *obj = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : program_invocation_name;
+    char sym[256];
+    Dl_info di;
+    if (dladdr(w, &di) && di.dli_sname && di.dli_saddr) {
+        size_t off = (size_t)((uintptr_t)w - (uintptr_t)di.dli_saddr);
+        if (off) oh_format(sym, sizeof sym, "%s+%zu", di.dli_sname, off);
+        else oh_format(sym, sizeof sym, "%s", di.dli_sname);
+    } else {
+        oh_format(sym, sizeof sym, "at %p (unnamed, offset 0x%zx)", (const void *)w,
+                  (size_t)((uintptr_t)w - info->dlpi_addr));
+    }
+    char site[512];
+    describe_pc(site, sizeof site, sc->site, true);
+    oh_log("global %s in %s points into a scope that is ending (value %p; the scope began at %s)", sym, obj,
+           (void *)v, site);
+    uint32_t s = oh_slab_index(&oh_proc, (void *)v);
+    describe_block(v, ck.sl[s].first, "that the scope's end releases");
+}
+
+static void scan_range(struct scan *sc, const struct dl_phdr_info *info, uintptr_t lo, uintptr_t hi)
+{
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    hi &= ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (hi <= lo) return;
+    uintptr_t pbase = (uintptr_t)oh_proc.base, psize = oh_proc.size;
+    unsigned shift = oh_proc.shift;
+    COUNT(n_scanned, hi - lo);
+    for (const uintptr_t *w = (const uintptr_t *)lo; w < (const uintptr_t *)hi; w++) {
+        uintptr_t v = *w;
+        if (__builtin_expect(v - pbase < psize, 0)) {
+            uint32_t s = (uint32_t)((v - pbase) >> shift);
+            if (atomic_load_explicit(&ck.sl[s].dying, memory_order_relaxed) == sc->gen) report_global(sc, info, w, v);
+        }
+    }
+}
+
+static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct scan *sc = data;
+    uintptr_t self = (uintptr_t)&oh_check_on;
+    uintptr_t rlo = 0, rhi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && self - lo < ph->p_memsz) return 0; /* our own tables */
+        if (ph->p_type == PT_GNU_RELRO) {
+            /* Read-only after relocation: no scope pointer can be there. */
+            rlo = lo;
+            rhi = lo + ph->p_memsz;
+        }
+    }
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (rhi > rlo && rlo < hi && rhi > lo) {
+            scan_range(sc, info, lo, rlo > lo ? rlo : lo);
+            scan_range(sc, info, rhi < hi ? rhi : hi, hi);
+        } else {
+            scan_range(sc, info, lo, hi);
+        }
+    }
+    return 0;
+}
+
+/* ---- quarantine -------------------------------------------------------- */
+
+static void qlock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&ck.qlock, memory_order_acquire)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
+static void qunlock(void)
+{
+    atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
+}
+
+static size_t run_bytes(uint32_t first)
+{
+    return (size_t)oh_proc.meta[first].run << oh_proc.shift;
+}
+
+/* Out of the quarantine: accessible again, forgotten, back to the supply. */
+static void evict(uint32_t first)
+{
+    uint32_t n = oh_proc.meta[first].run;
+    size_t bytes = (size_t)n << oh_proc.shift;
+    char *base = oh_slab_addr(&oh_proc, first);
+    if (ck.valgrind) VG_UNDEFINED(base, bytes);
+    else (void)oh_os_protect(base, bytes, true);
+    for (uint32_t i = first; i < first + n; i++) atomic_store_explicit(&ck.sl[i].dying, 0, memory_order_release);
+    ck.sl[first].nrec = 0;
+    ck.sl[first].stamp = 0;
+    oh_slabs_release(&oh_proc, first);
+    COUNT(n_evicted, 1);
+}
+
+static bool q_full(size_t bytes)
+{
+    return ck.qlen == Q_RUNS || ck.qbytes + bytes > ck.qlimit;
+}
+
+static void quarantine_put(uint32_t first, size_t bytes)
+{
+    for (;;) {
+        uint32_t out[8];
+        unsigned nout = 0;
+        bool done = false;
+        qlock();
+        while (ck.qlen && nout < 8 && q_full(bytes)) {
+            uint32_t f = ck.q[ck.qhead];
+            ck.qhead = (ck.qhead + 1) % Q_RUNS;
+            ck.qlen--;
+            ck.qbytes -= run_bytes(f);
+            out[nout++] = f;
+        }
+        if (!ck.qlen || !q_full(bytes)) {
+            ck.q[(ck.qhead + ck.qlen) % Q_RUNS] = first;
+            ck.qlen++;
+            ck.qbytes += bytes;
+            if (ck.qbytes > atomic_load_explicit(&n_qpeak, memory_order_relaxed))
+                atomic_store_explicit(&n_qpeak, ck.qbytes, memory_order_relaxed);
+            done = true;
+        }
+        qunlock();
+        for (unsigned i = 0; i < nout; i++) evict(out[i]);
+        if (done) return;
+    }
+}
+
+/* ---- scope end ----------------------------------------------------------- */
 
 size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *site)
 {
-    (void)t, (void)site;
-    for (uint32_t s = head; s != stop && s != OH_SLAB_NONE; s = oh_proc.meta[s].next)
-        memset(oh_slab_addr(&oh_proc, s), 0xdd, (size_t)oh_proc.meta[s].run << oh_proc.shift);
-    return oh_slabs_release_chain(&oh_proc, head, stop);
+    if (!ck.ready) {
+        for (uint32_t s = head; s != stop && s != OH_SLAB_NONE; s = oh_proc.meta[s].next)
+            memset(oh_slab_addr(&oh_proc, s), POISON, run_bytes(s));
+        return oh_slabs_release_chain(&oh_proc, head, stop);
+    }
+    bool was_busy = me.busy;
+    me.busy = true;
+    uint32_t gen = atomic_fetch_add_explicit(&ck.gen, 1, memory_order_relaxed) + 1;
+    if (gen == 0) gen = atomic_fetch_add_explicit(&ck.gen, 1, memory_order_relaxed) + 1;
+    int tid = my_tid();
+
+    /* 1. Mark the runs: from here on a fault on them is ours. */
+    for (uint32_t s = head; s != stop && s != OH_SLAB_NONE; s = oh_proc.meta[s].next) {
+        uint32_t n = oh_proc.meta[s].run;
+        for (uint32_t i = s; i < s + n; i++) {
+            ck.sl[i].first = s;
+            ck.sl[i].site = site;
+            ck.sl[i].tid = tid;
+            atomic_store_explicit(&ck.sl[i].dying, gen, memory_order_release);
+        }
+    }
+
+    /* 2. Globals that still point into them. */
+    struct scan sc = {.gen = gen, .site = site};
+    (void)dl_iterate_phdr(scan_object, &sc);
+
+    /* 3. Poison, protect, quarantine. */
+    size_t total = 0;
+    uint32_t s = head;
+    while (s != stop && s != OH_SLAB_NONE) {
+        uint32_t next = oh_proc.meta[s].next;
+        size_t bytes = run_bytes(s);
+        char *base = oh_slab_addr(&oh_proc, s);
+        size_t dirty = bytes;
+        if (s == t->slab && t->cur > base && t->cur <= base + bytes) dirty = (size_t)(t->cur - base);
+        memset(base, POISON, dirty);
+        if (ck.valgrind) {
+            const struct rec *r = recs_of(s);
+            for (uint32_t i = 0; i < ck.sl[s].nrec && i < ck.rec_cap; i++) VG_FREE(t, base + r[i].off);
+            VG_NOACCESS(base, bytes);
+        } else if (oh_os_protect(base, bytes, false) != 0) {
+            COUNT(n_protect_failed, 1);
+        }
+        oh_proc.meta[s].next = OH_SLAB_NONE;
+        quarantine_put(s, bytes);
+        COUNT(n_retired_runs, 1);
+        total += bytes;
+        s = next;
+    }
+    me.busy = was_busy;
+    return total;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size, (void)data;
+    uintptr_t self = (uintptr_t)&oh_check_on, lo = UINTPTR_MAX, hi = 0;
+    bool mine = false;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo) lo = a;
+        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+        if (self - a < ph->p_memsz) mine = true;
+    }
+    if (!mine) return 0;
+    ck.self_lo = lo;
+    ck.self_hi = hi;
+    return 1;
+}
+
+static void *map_table(size_t bytes)
+{
+    size_t page = oh_os_page_size();
+    int err = 0;
+    return oh_os_reserve((bytes + page - 1) & ~(page - 1), page, false, NULL, &err);
+}
+
+void oh_check_init(void)
+{
+    oh_check_on = true;
+    (void)dl_iterate_phdr(find_self, NULL);
+    ck.valgrind = VG_RUNNING();
+    ck.rec_cap = oh_proc.slab_size / 16;
+    ck.sl = map_table((size_t)oh_proc.count * sizeof *ck.sl);
+    ck.recs = map_table((size_t)oh_proc.count * ck.rec_cap * sizeof *ck.recs);
+    ck.depot = map_table((size_t)DEPOT_SLOTS * sizeof *ck.depot);
+    ck.q = map_table(Q_RUNS * sizeof *ck.q);
+    if (!ck.sl || !ck.recs || !ck.depot || !ck.q) {
+        oh_log("check mode: cannot map its side tables (address space?); released scope memory is only "
+               "poisoned, without reports");
+        return;
+    }
+    ck.qlimit = oh_proc.size / 4 < Q_BYTES ? oh_proc.size / 4 : Q_BYTES;
+    /* Warm libunwind (its per-thread caches come from its own mmap). */
+    void *pc[2];
+    (void)unw_backtrace(pc, 2);
+    install_handlers();
+    ck.ready = true;
+    if (oh_cfg.verbose)
+        oh_log("check mode: backtraces, quarantine of %zu bytes / %u runs, global scan%s", ck.qlimit, Q_RUNS,
+               ck.valgrind ? ", memcheck mempool (no PROT_NONE)" : ", PROT_NONE + SIGSEGV report");
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+#define CHECK_FIELDS(X)                                                                            \
+    X(blocks_recorded, n_recorded) X(blocks_without_backtrace, n_unrecorded)                       \
+        X(backtraces_distinct, n_stacks) X(runs_quarantined, n_retired_runs)                        \
+            X(runs_released, n_evicted) X(quarantine_peak_bytes, n_qpeak)                           \
+                X(globals_reported, n_globals) X(reports_suppressed, n_suppressed)                  \
+                    X(faults_reported, n_faults) X(protect_failed, n_protect_failed)                \
+                        X(global_bytes_scanned, n_scanned)
+
+int oh_check_report(int fd, int json)
+{
+    if (!oh_check_on) return 0;
+    char buf[2048];
+    size_t n = 0;
+#define LOADC(c) (unsigned long long)atomic_load_explicit(&(c), memory_order_relaxed)
+    if (json) {
+        const char *sep = "";
+        n += oh_format(buf + n, sizeof buf - n, "{\"liboffheap_check\":{");
+#define J(name, c)                                                                                 \
+    n += oh_format(buf + n, sizeof buf - n, "%s\"%s\":%llu", sep, #name, LOADC(c));                \
+    sep = ",";
+        CHECK_FIELDS(J)
+#undef J
+        n += oh_format(buf + n, sizeof buf - n, "}}\n");
+    } else {
+        n += oh_format(buf + n, sizeof buf - n, "liboffheap check mode:\n");
+#define T(name, c) n += oh_format(buf + n, sizeof buf - n, "  %-25s %llu\n", #name, LOADC(c));
+        CHECK_FIELDS(T)
+#undef T
+    }
+#undef LOADC
+    return oh_write_all(fd, buf, n);
 }

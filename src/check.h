@@ -7,6 +7,18 @@
  * In check mode every scope starts on a fresh slab, so all memory of a
  * scope is in runs that belong to it alone and can be poisoned and
  * protected as a whole when the scope ends.
+ *
+ * What check mode does (check.c):
+ *   - every scope block gets a short allocation backtrace (libunwind),
+ *     kept in side tables in mmap'd memory;
+ *   - at scope end the writable data segments of the loaded objects are
+ *     scanned for words pointing into the dying runs (reported);
+ *   - the dying runs are poisoned (0xdd), protected PROT_NONE and kept out
+ *     of reuse in a bounded quarantine; a SIGSEGV/SIGBUS handler reports
+ *     an access to them (address, scope begin site, allocation backtrace)
+ *     and the process dies with the original signal;
+ *   - under valgrind, scope blocks are described as a memcheck mempool.
+ * Nothing here calls malloc.
  */
 #ifndef OH_CHECK_H
 #define OH_CHECK_H
@@ -30,5 +42,9 @@ void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra);
  * begin site is `site`: poison/protect/quarantine them and release them to
  * the slab supply (now or later).  Returns the bytes retired. */
 size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *site);
+
+/* Print the check-mode counters to fd (write(2) only; nothing when check
+ * mode is off).  0 or errno.  For the OFFHEAP_STATS report. */
+int oh_check_report(int fd, int json);
 
 #endif
