@@ -212,7 +212,7 @@ void oh_cxx_free(void *p, size_t size, size_t align)
     }
     if (!p) return;
     int flags = align > 16 ? MALLOCX_ALIGN(align) : 0;
-    if (size) sdallocx(p, size, flags);
+    if (size) sdallocx(p, oh_fb_size(size), flags);
     else dallocx(p, flags);
 }
 

@@ -89,9 +89,11 @@ void *oh_os_reserve(size_t size, size_t align, bool huge, bool *got_huge, int *e
     }
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     if (huge) {
-        /* Only works where huge pages were reserved (vm.nr_hugepages); the
+        /* Only where huge pages are reserved (vm.nr_hugepages).  Without
+         * MAP_NORESERVE the kernel takes the pages now or refuses: with it,
+         * the mapping succeeds and the first touch dies with SIGBUS.  The
          * kernel aligns MAP_HUGETLB mappings to the huge page size. */
-        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags | MAP_HUGETLB, -1, 0);
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
         if (p != MAP_FAILED && ((uintptr_t)p & (align - 1)) == 0) {
             if (got_huge) *got_huge = true;
             atomic_fetch_add(&mapped_bytes, size);

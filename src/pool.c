@@ -203,7 +203,8 @@ int offheap_pool_create(offheap_pool **out, const offheap_pool_config *cfg)
     offheap_pool_config c = cfg ? *cfg : (offheap_pool_config){0};
     if (!c.pool_size) c.pool_size = DEFAULT_POOL_SIZE;
     if (!c.slab_size) c.slab_size = DEFAULT_SLAB_SIZE;
-    if (!c.slab_count) c.slab_count = DEFAULT_SLAB_COUNT;
+    bool default_count = c.slab_count == 0;
+    if (default_count) c.slab_count = DEFAULT_SLAB_COUNT;
     size_t page = oh_os_page_size();
     if (!is_pow2(c.slab_size) || c.slab_size < page || c.pool_size < c.slab_size ||
         c.pool_size % c.slab_size)
@@ -213,7 +214,10 @@ int offheap_pool_create(offheap_pool **out, const offheap_pool_config *cfg)
         if (!huge || c.slab_size % huge) return EINVAL;
     }
     size_t count = c.pool_size / c.slab_size;
-    if (c.prealloc && c.slab_count > count) return EINVAL;
+    if (c.prealloc && c.slab_count > count) {
+        if (!default_count) return EINVAL;
+        c.slab_count = (unsigned)count; /* the default never asks for more */
+    }
 
     size_t map_size = round_up(sizeof(offheap_pool) + OH_MAX_THREADS * sizeof(struct pool_tc), page);
     int err = ENOMEM;

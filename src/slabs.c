@@ -26,7 +26,7 @@ int oh_slabs_init(struct oh_slabs *s, size_t size, size_t slab_size, bool huge, 
     memset(s, 0, sizeof *s);
     if (!is_pow2(slab_size) || slab_size < page || size < slab_size || size % slab_size) return EINVAL;
     size_t count = size / slab_size;
-    if (count >= OH_SLAB_NONE) return EINVAL;
+    if (count >= OH_SLAB_NONE) return ENOMEM; /* more slabs than we can index */
 
     s->slab_size = slab_size;
     s->shift = log2_exact(slab_size);
@@ -34,29 +34,36 @@ int oh_slabs_init(struct oh_slabs *s, size_t size, size_t slab_size, bool huge, 
     s->words = (uint32_t)((count + 63) / 64);
     s->retain = retain;
 
-    size_t maps = (size_t)s->words * sizeof(uint64_t) * 2;
-    size_t meta = count * sizeof(struct oh_slab_meta);
-    s->meta_map_size = (maps + meta + page - 1) & ~(page - 1);
+    /* The data reservation first: an impossible size fails here, before
+     * any metadata is mapped or initialised. */
     int err = ENOMEM;
-    s->meta_map = oh_os_reserve(s->meta_map_size, page, false, NULL, &err);
-    if (!s->meta_map) return err;
-    s->free_map = s->meta_map;
-    s->dirty_map = s->free_map + s->words;
-    s->meta = (struct oh_slab_meta *)(void *)(s->dirty_map + s->words);
-
     bool got_huge = false;
     s->base = oh_os_reserve(size, slab_size, huge, &got_huge, &err);
     if (!s->base) {
-        oh_os_unreserve(s->meta_map, s->meta_map_size);
         memset(s, 0, sizeof *s);
         return err;
     }
     s->size = size;
     s->huge = got_huge;
-    for (size_t i = 0; i < count; i++) {
-        s->free_map[i / 64] |= 1ull << (i % 64);
-        s->meta[i].next = OH_SLAB_NONE;
+
+    size_t maps = (size_t)s->words * sizeof(uint64_t) * 2;
+    size_t meta = count * sizeof(struct oh_slab_meta);
+    s->meta_map_size = (maps + meta + page - 1) & ~(page - 1);
+    s->meta_map = oh_os_reserve(s->meta_map_size, page, false, NULL, &err);
+    if (!s->meta_map) {
+        oh_os_unreserve(s->base, size);
+        memset(s, 0, sizeof *s);
+        return err;
     }
+    s->free_map = s->meta_map;
+    s->dirty_map = s->free_map + s->words;
+    s->meta = (struct oh_slab_meta *)(void *)(s->dirty_map + s->words);
+    for (size_t w = 0; w < s->words; w++) {
+        size_t left = count - w * 64;
+        s->free_map[w] = left >= 64 ? ~0ull : (1ull << left) - 1;
+    }
+    memset(s->meta, 0xff, meta); /* next = NONE; the other fields are set below */
+    for (size_t i = 0; i < count; i++) s->meta[i].run = s->meta[i].owner = s->meta[i].seq = 0;
     pthread_mutex_init(&s->lock, NULL);
     return 0;
 }
