@@ -264,7 +264,8 @@ static void op_pool_create(void)
     if (!cfg.slab_size) cfg.pool_size = cfg.pool_size ? cfg.pool_size : 64 * MiB;
     if (!expect && cfg.pool_size < (cfg.slab_size ? cfg.slab_size : 1 * MiB)) expect = EINVAL;
     size_t eff_count = cfg.slab_count ? cfg.slab_count : 16;
-    if (!expect && cfg.prealloc && eff_count > cfg.pool_size / slab) expect = EINVAL;
+    /* The default count (0 = 16) is clamped to the pool; an explicit one is not. */
+    if (!expect && cfg.prealloc && cfg.slab_count && eff_count > cfg.pool_size / slab) expect = EINVAL;
     bool huge_unsure = cfg.huge_pages; /* EINVAL unless the slab is a huge page multiple */
     offheap_pool *p = (offheap_pool *)(uintptr_t)1;
     int err = offheap_pool_create(&p, &cfg);
