@@ -1,15 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench.sh SERVER PRELOAD_LIB [SECONDS] [CONNECTIONS] [THREADS]
+# bench.sh SERVER PRELOAD_LIB [SECONDS] [CONNECTIONS] [THREADS] [ROUNDS]
 # Load the http-server example with wrk on 127.0.0.1 (nothing else, ever)
-# for a bounded time, once on the normal malloc and once with LD_PRELOAD of
-# the liboffheap preload; print requests/s, latency and the server's RSS.
+# for a bounded time: on glibc's malloc, on jemalloc alone (LD_PRELOAD of
+# Debian's libjemalloc.so.2, when present: liboffheap's fallback heap,
+# without scopes) and with the liboffheap preload; print requests/s,
+# latency and the server's RSS.  ROUNDS repeats the three runs (default 1).
 set -eu
 server=$1
 preload=$2
 secs=${3:-5}
 conns=${4:-32}
 threads=${5:-2}
+rounds=${6:-1}
+jemalloc=""
+for cand in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2; do
+  [ -f "$cand" ] && jemalloc=$cand && break
+done
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -43,10 +50,15 @@ run() { # $1 = label, $2 = LD_PRELOAD value ('' for none)
   printf '%-16s %10s req/s  latency avg %-8s p99 %-8s  RSS idle %6s KiB, after %6s KiB, peak %6s KiB  non-2xx %s\n' \
     "$1" "$rps" "$lat" "$p99" "$rss0" "$rss" "$hwm" "${non2xx:-0}"
   echo "  stats: $stats"
-  cat "$tmp/wrk" | sed 's/^/  | /'
+  [ -n "${VERBOSE:-}" ] && sed 's/^/  | /' "$tmp/wrk"; true
 }
 
 echo "http-server: wrk -t$threads -c$conns -d${secs}s, POST /orders (~3 KB JSON, 40 items), 127.0.0.1"
 echo "machine: $(nproc) cores, $(uname -r); server and wrk share the cores"
-run "malloc (glibc)" ""
-run "offheap preload" "$preload"
+r=0
+while [ $r -lt "$rounds" ]; do
+  r=$((r + 1))
+  run "malloc (glibc)" ""
+  [ -n "$jemalloc" ] && run "jemalloc only" "$jemalloc"
+  run "offheap preload" "$preload"
+done
