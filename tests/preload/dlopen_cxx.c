@@ -17,7 +17,8 @@ typedef void (*del_fn)(void *);
 typedef void *(*new_al_fn)(size_t, size_t);
 typedef void (*del_al_fn)(void *, size_t);
 typedef long (*work_fn)(int);
-typedef const void *(*str_fn)(void);
+typedef void *(*snew_fn)(void);
+typedef const void *(*sdata_fn)(void *);
 
 static void churn(int scopes)
 {
@@ -43,8 +44,10 @@ int main(int argc, char **argv)
     new_al_fn pnew_al = (new_al_fn)(uintptr_t)dlsym(h, "plug_new_aligned");
     del_al_fn pdel_al = (del_al_fn)(uintptr_t)dlsym(h, "plug_delete_aligned");
     work_fn pwork = (work_fn)(uintptr_t)dlsym(h, "plug_work");
-    str_fn pstr = (str_fn)(uintptr_t)dlsym(h, "plug_string_data");
-    REQUIRE(pnew && pdel && pnew_al && pdel_al && pwork && pstr);
+    snew_fn psnew = (snew_fn)(uintptr_t)dlsym(h, "plug_string_new");
+    sdata_fn psdata = (sdata_fn)(uintptr_t)dlsym(h, "plug_string_data");
+    del_fn psdel = (del_fn)(uintptr_t)dlsym(h, "plug_string_delete");
+    REQUIRE(pnew && pdel && pnew_al && pdel_al && pwork && psnew && psdata && psdel);
 
     /* operator new as libstdc++'s code will find it: ours. */
     void *znwm = dlsym(RTLD_DEFAULT, "_Znwm");
@@ -59,8 +62,9 @@ int main(int argc, char **argv)
     void *a = pnew_al(300, 4096);
     CHECK(a && offheap_owns(a) && ((uintptr_t)a & 4095) == 0);
     pdel_al(a, 4096);
-    const void *sd = pstr();
-    CHECK(offheap_owns(sd));
+    void *str = psnew();
+    CHECK(offheap_owns(str) && offheap_owns(psdata(str)));
+    psdel(str);
     long w1 = pwork(300);
     offheap_scope_end();
 
@@ -82,7 +86,9 @@ int main(int argc, char **argv)
     void *ra = pnew_al(100, 256);
     CHECK(ra && !offheap_owns(ra) && ((uintptr_t)ra & 255) == 0);
     pdel_al(ra, 256);
-    CHECK(!offheap_owns(pstr()));
+    str = psnew();
+    CHECK(!offheap_owns(str) && !offheap_owns(psdata(str)));
+    psdel(str);
     CHECK(pwork(300) == w1);
     churn(50);
     CHECK(pwork(100) > 0);

@@ -53,12 +53,19 @@ __attribute__((visibility("default"))) long plug_work(int n)
     return sum;
 }
 
-// Where one std::string's characters live (the caller checks ownership).
-__attribute__((visibility("default"))) const void *plug_string_data(void)
+// A std::string whose characters are on the heap (or in the scope).
+__attribute__((visibility("default"))) void *plug_string_new(void)
 {
-    static thread_local std::string *s;
-    delete s;
-    s = new std::string(200, 's');
-    return s->data();
+    return new std::string(200, 's');
+}
+
+__attribute__((visibility("default"))) const void *plug_string_data(void *s)
+{
+    return static_cast<std::string *>(s)->data();
+}
+
+__attribute__((visibility("default"))) void plug_string_delete(void *s)
+{
+    delete static_cast<std::string *>(s);
 }
 }
