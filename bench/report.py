@@ -302,9 +302,29 @@ def report_callgrind(outdir):
     print()
 
 
+def report_load(outdir):
+    path = os.path.join(outdir, "load.txt")
+    if not os.path.exists(path):
+        return
+    loads = []
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 7:
+                try:
+                    loads.append(float(p[6]))
+                except ValueError:
+                    pass
+    if loads:
+        print(f"Load average (1 min) when each of the {len(loads)} timed runs started: min {min(loads):.2f},"
+              f" median {statistics.median(loads):.2f}, max {max(loads):.2f} (2 cores; other developers'"
+              f" builds and tests ran at the same time).\n")
+
+
 if __name__ == "__main__":
     OUTDIR = sys.argv[1] if len(sys.argv) > 1 else "bench/out/latest"
     DATA, ROUNDS = load(OUTDIR)
+    report_load(OUTDIR)
     report_micro(DATA)
     report_request(DATA)
     report_json(DATA)

@@ -109,6 +109,7 @@ run() {
     shift 4
     local pre=${PRELOAD[$col]:-}
     local logf="$OUT/raw/$name.log"
+    echo "$(date +%H:%M:%S) $name $col round $round load $(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/load.txt"
     {
         echo "### round $round column $col: LD_PRELOAD=$pre $*"
         local rc=0
