@@ -41,6 +41,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -197,11 +199,50 @@ static bool in_self(const void *pc)
     return (uintptr_t)pc - ck.self_lo < ck.self_hi - ck.self_lo;
 }
 
+/* ---- fork safety ------------------------------------------------------- */
+
+/* glibc 2.36 does not reset the loader's dl_iterate_phdr lock in a fork
+ * child, and libunwind has locks of its own: a fork while another thread is
+ * inside either leaves the child hung at its next scope allocation.  So
+ * the fork prepare handler waits until no thread is in there, and threads
+ * do not enter while a fork is under way.  Each thread announces itself in
+ * its own cache line (indexed by its thread index; index 0, shared by the
+ * threads that have none, is a counter like the others). */
+#define DL_SLOTS 1024u /* OH_MAX_THREADS */
+static struct {
+    _Atomic uint32_t n;
+    char pad[60];
+} dl_busy[DL_SLOTS];
+static _Atomic bool forking;
+
+static _Atomic uint32_t *dl_slot(void)
+{
+    return &dl_busy[oh_self.id % DL_SLOTS].n;
+}
+
+static void dl_enter(_Atomic uint32_t *slot)
+{
+    for (;;) {
+        atomic_fetch_add_explicit(slot, 1, memory_order_seq_cst);
+        if (!atomic_load_explicit(&forking, memory_order_seq_cst)) return;
+        atomic_fetch_sub_explicit(slot, 1, memory_order_release);
+        while (atomic_load_explicit(&forking, memory_order_acquire)) sched_yield();
+    }
+}
+
+static void dl_leave(_Atomic uint32_t *slot)
+{
+    atomic_fetch_sub_explicit(slot, 1, memory_order_release);
+}
+
 /* The caller's backtrace without our own frames (malloc, the engine). */
 static uint32_t capture(void *ra)
 {
     void *pc[GRAB];
+    _Atomic uint32_t *slot = dl_slot();
+    dl_enter(slot);
     int n = unw_backtrace(pc, GRAB);
+    dl_leave(slot);
     int k = 0;
     while (k < n && in_self(pc[k])) k++;
     if (k >= n) {
@@ -519,6 +560,22 @@ static void qunlock(void)
     atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
 }
 
+/* fork: the child must not inherit the lock held by a thread it lacks. */
+static void fork_prepare(void)
+{
+    atomic_store_explicit(&forking, true, memory_order_seq_cst);
+    for (uint32_t i = 0; i < DL_SLOTS; i++) {
+        while (atomic_load_explicit(&dl_busy[i].n, memory_order_seq_cst)) sched_yield();
+    }
+    qlock();
+}
+
+static void fork_parent_child(void)
+{
+    qunlock();
+    atomic_store_explicit(&forking, false, memory_order_release);
+}
+
 static size_t run_bytes(uint32_t first)
 {
     return (size_t)oh_proc.meta[first].run << oh_proc.shift;
@@ -600,7 +657,10 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
 
     /* 2. Globals that still point into them. */
     struct scan sc = {.gen = gen, .site = site};
+    _Atomic uint32_t *slot = dl_slot();
+    dl_enter(slot);
     (void)dl_iterate_phdr(scan_object, &sc);
+    dl_leave(slot);
 
     /* 3. Poison, protect, quarantine. */
     size_t total = 0;
@@ -677,6 +737,8 @@ void oh_check_init(void)
     void *pc[2];
     (void)unw_backtrace(pc, 2);
     install_handlers();
+    if (pthread_atfork(fork_prepare, fork_parent_child, fork_parent_child) != 0)
+        oh_log("check mode: cannot register its fork handlers; a fork during a scope end may hang the child");
     ck.ready = true;
     if (oh_cfg.verbose)
         oh_log("check mode: backtraces, quarantine of %zu bytes / %u runs, global scan%s", ck.qlimit, Q_RUNS,
