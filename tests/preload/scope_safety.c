@@ -22,6 +22,7 @@
 #include "ph.h"
 
 #include <dirent.h>
+#include <grp.h>
 #include <dlfcn.h>
 #include <iconv.h>
 #include <langinfo.h>
@@ -140,6 +141,10 @@ static void check_pw(void)
     struct passwd *pw = getpwuid(getuid());
     CHECK(pw && !strcmp(pw->pw_name, pw_name0));
     CHECK(pw && !offheap_owns(pw) && !offheap_owns(pw->pw_name));
+    /* A miss in the files goes on to the next NSS module (nsswitch.conf). */
+    errno = 0;
+    CHECK(getpwnam("offheap-no-such-user") == NULL);
+    CHECK(getgrnam("offheap-no-such-group") == NULL);
 }
 
 static void check_gai(void)
@@ -332,6 +337,7 @@ int main(int argc, char **argv)
     REQUIRE(pw);
     snprintf(pw_name0, sizeof pw_name0, "%s", pw->pw_name);
     CHECK(!offheap_owns(pw));
+    check_pw();
     check_gai();
     struct addrinfo *kept_ai = NULL;
     CHECK(getaddrinfo("localhost", NULL, NULL, &kept_ai) == 0);
