@@ -128,7 +128,11 @@ def report_request(data):
     print()
 
 
-def report_json(data):
+def round1(rounds, col, prog, case, metric):
+    return rounds.get((col, prog, case, metric), {}).get("1")
+
+
+def report_json(data, rounds):
     prog = "json"
     cols = cols_present(data, prog)
     if not cols:
@@ -141,11 +145,11 @@ def report_json(data):
                      fmt(med(data, c, prog, "cjson", "req_per_cpu_s")),
                      fmt(med(data, c, prog, "jansson", "req_per_s")),
                      fmt(med(data, c, prog, "jansson", "req_per_cpu_s")),
-                     "/".join(fmt(med(data, c, prog, "cjson", m)) for m in
+                     "/".join(fmt(round1(rounds, c, prog, "cjson", m)) for m in
                               ("rss_start_kib", "rss_mid_kib", "rss_end_kib")),
-                     fmt(med(data, c, prog, "cjson", "peak_rss_kib"))])
+                     fmt(round1(rounds, c, prog, "cjson", "peak_rss_kib"))])
     table(["allocator", "cJSON req/s", "req/cpu-s", "jansson req/s", "req/cpu-s",
-           "cJSON RSS start/mid/end KiB", "peak KiB"], rows)
+           "cJSON RSS start/mid/end KiB (round 1)", "peak KiB"], rows)
     for lib in ("cjson", "jansson"):
         for metric, what in (("req_per_s", "wall"), ("req_per_cpu_s", "cpu")):
             off = med(data, "liboffheap", prog, lib, metric)
@@ -161,8 +165,8 @@ def report_json(data):
                 print(f"  (limit / best peer = {fmt(ratio(bump, peers[best]), '{:.3f}')}x)")
                 goal(f"cJSON ({what}): liboffheap / best peer ({best})", ratio(off, peers[best]), 1.10, ">=")
                 goal(f"cJSON ({what}): liboffheap / allocation-free limit (bump hooks)", ratio(off, bump), 0.95, ">=")
-    s = med(data, "liboffheap", prog, "cjson", "rss_start_kib")
-    e = med(data, "liboffheap", prog, "cjson", "rss_end_kib")
+    s = round1(rounds, "liboffheap", prog, "cjson", "rss_start_kib")
+    e = round1(rounds, "liboffheap", prog, "cjson", "rss_end_kib")
     if s is not None and e is not None:
         grow = e - s
         print(f"  GOAL cJSON RSS flat under liboffheap: start {s:.0f} KiB, end {e:.0f} KiB, growth {grow:+.0f} KiB"
@@ -327,6 +331,6 @@ if __name__ == "__main__":
     report_load(OUTDIR)
     report_micro(DATA)
     report_request(DATA)
-    report_json(DATA)
+    report_json(DATA, ROUNDS)
     report_stress(DATA, ROUNDS)
     report_callgrind(OUTDIR)
