@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+//
+// cxx_safety.cc MODE — C++ runtime state first used inside a scope must
+// survive it (issue 3, "Scope safety": "C++ runtime state"), checked after
+// 300 scopes that overwrite released memory.
+//   runtime  iostream formatting of numbers (facet caches), std::regex,
+//            exceptions, std::ostringstream, std::call_once
+//   locale   std::locale::global(std::locale("C.UTF-8")) and cout.imbue —
+//            the C++ counterpart of setlocale
+//   thread   std::thread started inside a scope that ends before the
+//            thread runs — the C++ counterpart of pthread_create (the
+//            thread's state object is allocated by the library's new)
+// A failure is a message and exit 1, or a crash.
+#include "offheap.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <locale>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+static int failures;
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                      \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static void churn()
+{
+    for (int i = 0; i < 300; i++) {
+        offheap_scope_begin();
+        for (int j = 0; j < 40; j++) std::memset(std::malloc(64 + (size_t)(j * 97)), 0xa5, 64 + (size_t)(j * 97));
+        offheap_scope_end();
+    }
+}
+
+static std::string fmt(double d, int i)
+{
+    std::ostringstream os;
+    os << d << ' ' << i << ' ' << std::boolalpha << true;
+    return os.str();
+}
+
+static std::once_flag once;
+static int once_value;
+
+static int runtime()
+{
+    std::regex re("([a-z]+)=([0-9]+)");
+    offheap_scope_begin();
+    std::cout << "in scope: " << 3.25 << ' ' << 12345 << std::endl;
+    CHECK(fmt(2.5, 7) == "2.5 7 true");
+    const std::string s = "key=42";
+    {
+        std::smatch m; // its storage is a scope block: it dies with the scope
+        CHECK(std::regex_search(s, m, re) && m[2] == "42");
+    }
+    try {
+        throw std::runtime_error("first exception");
+    } catch (const std::exception &e) {
+        CHECK(std::string(e.what()) == "first exception");
+    }
+    std::call_once(once, [] { once_value = 7; });
+    offheap_scope_end();
+    churn();
+    std::cout << "after: " << 6.5 << ' ' << 777 << std::endl;
+    CHECK(fmt(1.5, 9) == "1.5 9 true");
+    std::smatch m2;
+    CHECK(std::regex_search(s, m2, re) && m2[1] == "key");
+    try {
+        throw std::logic_error("again");
+    } catch (const std::exception &e) {
+        CHECK(std::string(e.what()) == "again");
+    }
+    CHECK(once_value == 7);
+    return 0;
+}
+
+static int locale()
+{
+    offheap_scope_begin();
+    std::locale::global(std::locale("C.UTF-8"));
+    std::cout.imbue(std::locale());
+    std::cout << "in scope: " << 3.25 << std::endl;
+    offheap_scope_end();
+    churn();
+    CHECK(std::locale().name() == "C.UTF-8");
+    std::cout << "after: " << 6.5 << ' ' << std::locale().name() << std::endl;
+    CHECK(fmt(1.5, 9) == "1.5 9 true");
+    return 0;
+}
+
+static std::atomic<int> ran;
+
+static int thread()
+{
+    std::vector<std::thread> ts;
+    ts.reserve(16);
+    for (int i = 0; i < 16; i++) {
+        offheap_scope_begin();
+        ts.emplace_back([i] {
+            if (i < 0 || i >= 16) std::abort();
+            ran++;
+        });
+        offheap_scope_end();
+        offheap_scope_begin();
+        for (int j = 0; j < 20; j++) std::memset(std::malloc(200), 0xa5, 200);
+        offheap_scope_end();
+    }
+    for (auto &t : ts) t.join();
+    CHECK(ran == 16);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (!OFFHEAP_LOADED()) {
+        std::fprintf(stderr, "FAIL: liboffheap.so is not preloaded\n");
+        return 1;
+    }
+    if (argc != 2) return 2;
+    std::string mode = argv[1];
+    if (mode == "runtime") runtime();
+    else if (mode == "locale") locale();
+    else if (mode == "thread") thread();
+    else return 2;
+    if (failures) {
+        std::fprintf(stderr, "cxx_safety %s: %d check(s) failed\n", argv[1], failures);
+        return 1;
+    }
+    std::printf("cxx_safety %s: all checks passed\n", argv[1]);
+    return 0;
+}
