@@ -23,8 +23,32 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* glibc exports its implementation under this name too. */
-extern ssize_t __getdelim(char **lineptr, size_t *n, int delim, FILE *stream);
+typedef ssize_t (*getdelim_fn)(char **, size_t *, int, FILE *);
+typedef char *(*realpath_fn)(const char *, char *);
+static _Atomic(getdelim_fn) libc_getdelim;
+static _Atomic(realpath_fn) libc_realpath;
+
+/* libc's own definition of a function we interpose, looked up once (not a
+ * malloc path: dlsym may allocate, and that allocation is libc's). */
+static void *libc_fn(void *_Atomic *slot, const char *name)
+{
+    void *f = atomic_load_explicit(slot, memory_order_acquire);
+    if (!f) {
+        f = dlsym(RTLD_NEXT, name);
+        if (f) atomic_store_explicit(slot, f, memory_order_release);
+    }
+    return f;
+}
+
+static ssize_t real_getdelim(char **line, size_t *cap, int delim, FILE *f)
+{
+    getdelim_fn real = (getdelim_fn)(uintptr_t)libc_fn((void *_Atomic *)&libc_getdelim, "getdelim");
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real(line, cap, delim, f);
+}
 
 /* malloc as the program would get it, attributed to `ra`. */
 static void *alloc_as(size_t n, void *ra)
@@ -82,6 +106,26 @@ EXPORT int asprintf(char **out, const char *fmt, ...)
     return r;
 }
 
+/* _FORTIFY_SOURCE turns asprintf/vasprintf into these; the flag only
+ * asks for %n checks, which our vsnprintf-based version never needs. */
+EXPORT int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap);
+int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap)
+{
+    (void)flag;
+    return vasprintf_as(out, fmt, ap, __builtin_return_address(0));
+}
+
+EXPORT int __asprintf_chk(char **out, int flag, const char *fmt, ...);
+int __asprintf_chk(char **out, int flag, const char *fmt, ...)
+{
+    (void)flag;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf_as(out, fmt, ap, __builtin_return_address(0));
+    va_end(ap);
+    return r;
+}
+
 /* getdelim inside a scope: the buffer grows with the program's realloc so
  * it belongs to the scope (or stays on the heap if it came from there). */
 static ssize_t getdelim_scoped(char **line, size_t *cap, int delim, FILE *f, void *ra)
@@ -124,29 +168,31 @@ static ssize_t getdelim_scoped(char **line, size_t *cap, int delim, FILE *f, voi
 
 EXPORT ssize_t getdelim(char **line, size_t *cap, int delim, FILE *f)
 {
-    if (!oh_self.route) return __getdelim(line, cap, delim, f);
+    if (!oh_self.route) return real_getdelim(line, cap, delim, f);
+    return getdelim_scoped(line, cap, delim, f, __builtin_return_address(0));
+}
+
+/* glibc's <bits/stdio.h> inlines getline() as a call to __getdelim when
+ * optimising, so that name is interposed too. */
+EXPORT ssize_t __getdelim(char **line, size_t *cap, int delim, FILE *f);
+ssize_t __getdelim(char **line, size_t *cap, int delim, FILE *f)
+{
+    if (!oh_self.route) return real_getdelim(line, cap, delim, f);
     return getdelim_scoped(line, cap, delim, f, __builtin_return_address(0));
 }
 
 EXPORT ssize_t getline(char **line, size_t *cap, FILE *f)
 {
-    if (!oh_self.route) return __getdelim(line, cap, '\n', f);
+    if (!oh_self.route) return real_getdelim(line, cap, '\n', f);
     return getdelim_scoped(line, cap, '\n', f, __builtin_return_address(0));
 }
 
-typedef char *(*realpath_fn)(const char *, char *);
-static _Atomic(realpath_fn) libc_realpath;
-
 EXPORT char *realpath(const char *path, char *resolved)
 {
-    realpath_fn real = atomic_load_explicit(&libc_realpath, memory_order_acquire);
+    realpath_fn real = (realpath_fn)(uintptr_t)libc_fn((void *_Atomic *)&libc_realpath, "realpath");
     if (!real) {
-        real = (realpath_fn)(uintptr_t)dlsym(RTLD_NEXT, "realpath");
-        if (!real) {
-            errno = ENOSYS;
-            return NULL;
-        }
-        atomic_store_explicit(&libc_realpath, real, memory_order_release);
+        errno = ENOSYS;
+        return NULL;
     }
     if (resolved || !oh_self.route) return real(path, resolved);
     char buf[PATH_MAX];

@@ -69,7 +69,7 @@ EXPORT void free(void *p)
         pool_free();
         return;
     }
-    if (LIKELY(p != NULL)) oh_fb_free(p);
+    oh_fb_free(p); /* jemalloc's free takes NULL */
 }
 
 EXPORT void *calloc(size_t count, size_t size)
@@ -187,7 +187,7 @@ EXPORT int malloc_trim(size_t pad)
     int saved = errno;
     size_t before = oh_os_rss();
     (void)mallctl("arena.4096.purge", NULL, NULL, NULL, 0);
-    size_t released = atomic_load(&oh_pool_base) ? oh_slabs_purge(&oh_proc) : 0;
+    size_t released = oh_pool_base ? oh_slabs_purge(&oh_proc) : 0;
     size_t after = oh_os_rss();
     errno = saved;
     return released > 0 || after < before;
@@ -210,10 +210,12 @@ void oh_cxx_free(void *p, size_t size, size_t align)
         pool_free();
         return;
     }
-    if (!p) return;
-    int flags = align > 16 ? MALLOCX_ALIGN(align) : 0;
-    if (size) sdallocx(p, oh_fb_size(size), flags);
-    else dallocx(p, flags);
+    if (align <= 16) {
+        oh_fb_free(p);
+        return;
+    }
+    if (size) sdallocx(p, oh_fb_size(size), MALLOCX_ALIGN(align));
+    else dallocx(p, MALLOCX_ALIGN(align));
 }
 
 /* ---- process start and fork -------------------------------------------- */
@@ -235,7 +237,9 @@ static void postfork(void)
 __attribute__((constructor)) static void oh_preload_init(void)
 {
     oh_config_load();
+    oh_fb_bind();
     if (oh_cfg.verbose) oh_config_print();
+    oh_stats_keep_fd();
     oh_stats_install_signal();
     (void)pthread_atfork(prefork, postfork, postfork);
 }

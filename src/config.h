@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 enum oh_exhaust { OH_EXHAUST_ENOMEM = 0, OH_EXHAUST_ABORT = 1, OH_EXHAUST_FALLBACK = 2 };
 enum oh_stats_mode { OH_STATS_OFF = 0, OH_STATS_TEXT = 1, OH_STATS_JSON = 2 };
 
@@ -41,5 +44,7 @@ void oh_config_print(void);
 /* Parse helpers, exposed for tests: 0 on success, -1 on bad input. */
 int oh_parse_size(const char *s, size_t *out);
 int oh_parse_ulong(const char *s, unsigned long *out);
+
+#pragma GCC visibility pop
 
 #endif

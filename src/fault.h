@@ -12,6 +12,9 @@
 
 #include <stdbool.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 enum oh_fault_kind {
     OH_FAULT_MMAP = 0,     /* oh_os_reserve / oh_os_commit */
     OH_FAULT_FALLBACK = 1, /* jemalloc allocations of the interposer */
@@ -23,5 +26,7 @@ void oh_fault_arm(enum oh_fault_kind kind, unsigned long nth, bool every);
 /* True when this call of `kind` must fail.  Costs one relaxed load when
  * disarmed. */
 bool oh_fault_hit(enum oh_fault_kind kind);
+
+#pragma GCC visibility pop
 
 #endif

@@ -12,6 +12,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 void oh_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Format into buf (always NUL-terminated); returns the length written. */
@@ -23,5 +26,7 @@ int oh_write_all(int fd, const char *buf, size_t len);
 
 /* Print a diagnostic and abort(): for misuse that would corrupt memory. */
 __attribute__((noreturn)) void oh_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#pragma GCC visibility pop
 
 #endif

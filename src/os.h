@@ -14,6 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 /* Page size and huge page size in bytes (huge: 0 when unknown). */
 size_t oh_os_page_size(void);
 size_t oh_os_huge_page_size(void);
@@ -46,5 +49,7 @@ size_t oh_os_mapped_bytes(void);
 
 /* Resident set size of the process in bytes, 0 when unreadable. */
 size_t oh_os_rss(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -31,8 +31,8 @@
 
 #define HDR 8u
 
-_Atomic uintptr_t oh_pool_base;
-_Atomic uintptr_t oh_pool_size;
+uintptr_t oh_pool_base;
+uintptr_t oh_pool_size;
 struct oh_slabs oh_proc;
 
 static pthread_once_t proc_once = PTHREAD_ONCE_INIT;
@@ -75,8 +75,8 @@ static void proc_create(void)
     if (oh_cfg.check) oh_check_init();
     oh_small_max = oh_cfg.check ? 0 : large_min;
     oh_caller_init(oh_cfg.exclude);
-    atomic_store(&oh_pool_size, (uintptr_t)oh_proc.size);
-    atomic_store(&oh_pool_base, (uintptr_t)oh_proc.base);
+    oh_pool_size = (uintptr_t)oh_proc.size;
+    __atomic_store_n(&oh_pool_base, (uintptr_t)oh_proc.base, __ATOMIC_RELEASE);
     proc_err = 0;
 }
 
@@ -109,9 +109,13 @@ static uint32_t take_run(struct oh_thread *t, uint32_t k, bool *zeroed)
 {
     uint32_t s = oh_slabs_acquire(&oh_proc, k, zeroed);
     if (s == OH_SLAB_NONE) return s;
+    /* Every slab of the run names its owner and scope: a pointer aligned
+     * past the first slab must still be recognised (in_innermost_scope). */
+    for (uint32_t i = s; i < s + k; i++) {
+        oh_proc.meta[i].seq = t->seq;
+        atomic_store_explicit((_Atomic uint32_t *)&oh_proc.meta[i].owner, t->id, memory_order_relaxed);
+    }
     struct oh_slab_meta *m = &oh_proc.meta[s];
-    m->seq = t->seq;
-    atomic_store_explicit((_Atomic uint32_t *)&m->owner, t->id, memory_order_relaxed);
     m->next = t->head;
     t->head = s;
     return s;
@@ -218,7 +222,6 @@ static bool in_innermost_scope(const struct oh_thread *t, const void *p)
     uint32_t s = oh_slab_index(&oh_proc, p);
     const struct oh_slab_meta *m = &oh_proc.meta[s];
     if (atomic_load_explicit((_Atomic uint32_t *)&m->owner, memory_order_relaxed) != t->id) return false;
-    if (m->run == 0) return false;
     if (m->seq == t->seq) return true;
     const struct oh_mark *mk = &t->marks[t->depth - 1];
     return s == mk->slab && (const char *)p >= mk->cur;

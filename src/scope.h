@@ -18,16 +18,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The process pool's range, published once at init (relaxed: a pointer
- * into the pool can only exist after init). */
-extern _Atomic uintptr_t oh_pool_base;
-extern _Atomic uintptr_t oh_pool_size;
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
+/* The process pool's range, written once when the pool is created and
+ * never again.  Plain loads: a pointer into the pool can only exist after
+ * that write, and until then base = size = 0 make every check fail. */
+extern uintptr_t oh_pool_base;
+extern uintptr_t oh_pool_size;
 extern struct oh_slabs oh_proc;
 
 static inline bool oh_in_pool(const void *p)
 {
-    return (uintptr_t)p - atomic_load_explicit(&oh_pool_base, memory_order_relaxed) <
-           atomic_load_explicit(&oh_pool_size, memory_order_relaxed);
+    return (uintptr_t)p - oh_pool_base < oh_pool_size;
 }
 
 /* Blocks below this many bytes may take the inline bump path
@@ -75,5 +78,7 @@ static inline bool oh_caller_runtime(const void *ra)
 /* True when ra lies in libc, ld.so or an OFFHEAP_EXCLUDE library. */
 bool oh_caller_excluded(const void *ra);
 void oh_caller_init(const char *exclude);
+
+#pragma GCC visibility pop
 
 #endif

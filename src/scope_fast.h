@@ -14,6 +14,9 @@
 
 #include <string.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
     if (__builtin_expect(n < oh_small_max && !oh_caller_runtime(ra) && !oh_rt_extra, 1)) {
@@ -29,5 +32,7 @@ static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero
     }
     return oh_scope_alloc_slow(t, n, zero, ra);
 }
+
+#pragma GCC visibility pop
 
 #endif

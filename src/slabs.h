@@ -25,6 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 #define OH_SLAB_NONE UINT32_MAX
 
 struct oh_slab_meta {
@@ -101,5 +104,7 @@ static inline uint32_t oh_slab_index(const struct oh_slabs *s, const void *p)
 {
     return (uint32_t)(((uintptr_t)p - (uintptr_t)s->base) >> s->shift);
 }
+
+#pragma GCC visibility pop
 
 #endif

@@ -14,6 +14,7 @@
 #include "thread.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <string.h>
@@ -123,6 +124,15 @@ static void on_signal(int sig)
     fill(&s, &c, false);
     (void)print_stats(oh_cfg.stats_fd, oh_cfg.stats == OH_STATS_JSON, &s);
     errno = saved;
+}
+
+void oh_stats_keep_fd(void)
+{
+    /* Programs may close stderr in their own exit handlers (coreutils
+     * do), which run before ours: report on a private copy. */
+    if (oh_cfg.stats == OH_STATS_OFF && !oh_cfg.stats_signal) return;
+    int fd = fcntl(oh_cfg.stats_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0) oh_cfg.stats_fd = fd;
 }
 
 void oh_stats_install_signal(void)

@@ -22,6 +22,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 struct oh_mark {
     char *cur;     /* bump position at begin */
     char *clean;   /* `clean` at begin */
@@ -86,5 +89,7 @@ uint64_t oh_thread_count(void);
 /* Fork handlers for the registry lock. */
 void oh_thread_prefork(void);
 void oh_thread_postfork(void);
+
+#pragma GCC visibility pop
 
 #endif

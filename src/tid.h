@@ -11,6 +11,9 @@
 
 #include <stdint.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 #define OH_MAX_THREADS 1024u
 
 extern __thread uint32_t oh_tid_cached;
@@ -27,5 +30,7 @@ static inline uint32_t oh_tid(void)
 /* Fork: hold the registry lock across fork and drop it in both processes. */
 void oh_tid_prefork(void);
 void oh_tid_postfork(void);
+
+#pragma GCC visibility pop
 
 #endif
