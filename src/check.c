@@ -46,6 +46,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -85,6 +86,7 @@ struct slab_ck {
     uint32_t first;         /* first slab of the retired run */
     int tid;                /* kernel thread id that ended the scope */
     void *site;             /* begin site of the scope that ended */
+    size_t prot;            /* bytes protected from the run's start (first slab) */
 };
 
 struct stack {
@@ -114,7 +116,7 @@ static struct {
 } ck = {.qlock = ATOMIC_FLAG_INIT};
 
 /* Counters (process-wide, relaxed). */
-static _Atomic uint64_t n_recorded, n_unrecorded, n_stacks, n_retired_runs, n_evicted, n_qpeak, n_globals,
+static _Atomic uint64_t n_scans, n_recorded, n_unrecorded, n_stacks, n_retired_runs, n_evicted, n_qpeak, n_globals,
     n_suppressed, n_faults, n_protect_failed, n_scanned;
 
 #define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
@@ -123,6 +125,8 @@ static __thread struct {
     bool busy;    /* inside check code: nested allocations are not recorded */
     bool vg_pool; /* this thread's memcheck mempool exists */
     int tid;      /* kernel thread id, 0 until asked */
+    uint32_t gen; /* this thread's life, for its backtrace memo (0: none yet) */
+    uint64_t recorded, memo_hits; /* counted here, added to the totals at scope ends */
 } me;
 
 static int my_tid(void)
@@ -235,23 +239,109 @@ static void dl_leave(_Atomic uint32_t *slot)
     atomic_fetch_sub_explicit(slot, 1, memory_order_release);
 }
 
-/* The caller's backtrace without our own frames (malloc, the engine). */
-static uint32_t capture(void *ra)
+/* ---- allocation backtraces ------------------------------------------------
+ *
+ * A full unwind costs ~100 ns, more than an allocation budget allows (the
+ * check mode must stay within 3x on the request loop).  So each thread
+ * remembers, per (call site, stack position), the backtrace it unwound
+ * there last and where on the stack every frame's return address sat; a
+ * later allocation from the same site at the same stack position reuses the
+ * backtrace after checking that those return addresses are still the same
+ * words at the same places (a few loads).  Any difference, and it unwinds
+ * again.  The reads stay inside this thread's stack: the same thread saw
+ * those addresses as live frames before, and stacks do not shrink.
+ * x86-64 only (the return address of a frame sits just below the caller's
+ * stack pointer at the call); elsewhere every allocation unwinds. */
+#define MEMO_WAYS 1024u /* entries per thread, direct mapped */
+
+struct memo {
+    uintptr_t ra;         /* key: the malloc caller's return address */
+    uintptr_t ref;        /* key: oh_check_alloc's frame address */
+    uint32_t gen;         /* the thread life that filled it */
+    uint32_t id;          /* depot id of the backtrace */
+    uint32_t n;           /* frames to compare */
+    uint32_t off[FRAMES]; /* frame i's return address is at ref + off[i] */
+};
+
+static struct memo *memo_tab;  /* DL_SLOTS * MEMO_WAYS */
+static _Atomic uint32_t memo_gens;
+static _Atomic uint64_t n_unwinds, n_memo_hits;
+
+/* Unwind the caller's stack without our own frames (malloc, the engine):
+ * its depot id, and in *e (if any) the return-address positions. */
+__attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct memo *e)
 {
-    void *pc[GRAB];
+    void *pc[FRAMES];
+    uint32_t off[FRAMES];
+    uint32_t m = 0, valid = 0;
+    bool offs_ok = true;
+    unw_context_t ctx;
+    unw_cursor_t cur;
     _Atomic uint32_t *slot = dl_slot();
     dl_enter(slot);
-    int n = unw_backtrace(pc, GRAB);
-    dl_leave(slot);
-    int k = 0;
-    while (k < n && in_self(pc[k])) k++;
-    if (k >= n) {
-        pc[0] = ra;
-        k = 0;
-        n = 1;
+    COUNT(n_unwinds, 1);
+    if (unw_getcontext(&ctx) == 0 && unw_init_local(&cur, &ctx) == 0) {
+        int steps = 0;
+        do {
+            unw_word_t ip = 0, sp = 0;
+            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0) break;
+            if (m == 0 && in_self((void *)ip)) continue;
+            pc[m] = (void *)ip;
+            /* ip (a return address) was pushed just below sp by the call. */
+            uintptr_t at = (uintptr_t)sp - sizeof(uintptr_t);
+            if (offs_ok && at > ref && at - ref < UINT32_MAX) {
+                off[m] = (uint32_t)(at - ref);
+                valid = m + 1;
+            } else {
+                offs_ok = false;
+            }
+            m++;
+        } while (m < FRAMES && ++steps < 64 && unw_step(&cur) > 0);
     }
-    int m = n - k < FRAMES ? n - k : FRAMES;
-    return depot_put(pc + k, (uint32_t)m);
+    dl_leave(slot);
+    if (m == 0) {
+        pc[0] = ra;
+        m = 1;
+        valid = 0;
+    }
+    uint32_t id = depot_put(pc, m);
+#if defined(__x86_64__)
+    if (e && id && valid == m && (uintptr_t)pc[0] == (uintptr_t)ra) {
+        e->ra = (uintptr_t)ra;
+        e->ref = ref;
+        e->gen = me.gen;
+        e->id = id;
+        e->n = m;
+        memcpy(e->off, off, m * sizeof off[0]);
+    }
+#else
+    (void)e, (void)valid;
+#endif
+    return id;
+}
+
+/* The depot id of the caller's backtrace; ref is the caller's own frame
+ * address (the same for the same path through the preload). */
+static uint32_t backtrace_id(void *ra, uintptr_t ref)
+{
+    struct memo *e = NULL;
+    uint32_t tix = oh_self.id;
+    if (memo_tab && tix && tix < DL_SLOTS) {
+        if (!me.gen) me.gen = atomic_fetch_add_explicit(&memo_gens, 1, memory_order_relaxed) + 1;
+        uint64_t h = ((uint64_t)(uintptr_t)ra ^ ((uint64_t)ref << 17)) * 0x9e3779b97f4a7c15ull;
+        e = &memo_tab[(size_t)tix * MEMO_WAYS + (size_t)(h >> 54)];
+        if (e->ra == (uintptr_t)ra && e->ref == ref && e->gen == me.gen) {
+            const struct stack *st = depot_get(e->id);
+            bool same = st && st->n == e->n;
+            for (uint32_t i = 0; same && i < e->n; i++)
+                same = *(const uintptr_t *)(ref + e->off[i]) == (uintptr_t)st->pc[i];
+            if (same) {
+                me.memo_hits++;
+                return e->id;
+            }
+        }
+    }
+    return unwind(ra, ref, e);
 }
 
 /* ---- block records ----------------------------------------------------- */
@@ -292,9 +382,9 @@ void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra)
             struct rec *nr = &r[c->nrec];
             nr->off = (uint32_t)off;
             nr->size = usable > UINT32_MAX ? UINT32_MAX : (uint32_t)usable;
-            nr->stack = capture(ra);
+            nr->stack = backtrace_id(ra, (uintptr_t)__builtin_frame_address(0));
             c->nrec++;
-            COUNT(n_recorded, 1);
+            me.recorded++;
             if (nr->stack == 0) COUNT(n_unrecorded, 1);
             if (ck.valgrind) {
                 if (!me.vg_pool) {
@@ -469,8 +559,30 @@ struct scan {
 
 static _Atomic uint32_t reports_total;
 
-static void report_global(struct scan *sc, const struct dl_phdr_info *info, const uintptr_t *w, uintptr_t v)
+/* (word, value) pairs already reported: a dangling global is reported once,
+ * not at every scan.  Racy by design (a duplicate line at worst). */
+#define SEEN 64u
+static struct {
+    const uintptr_t *w;
+    uintptr_t v;
+} seen[SEEN];
+static _Atomic uint32_t seen_next;
+
+static bool seen_before(const uintptr_t *w, uintptr_t v)
 {
+    for (uint32_t i = 0; i < SEEN; i++) {
+        if (seen[i].w == w && seen[i].v == v) return true;
+    }
+    uint32_t i = atomic_fetch_add_explicit(&seen_next, 1, memory_order_relaxed) % SEEN;
+    seen[i].w = w;
+    seen[i].v = v;
+    return false;
+}
+
+static void report_global(struct scan *sc, const struct dl_phdr_info *info, const uintptr_t *w, uintptr_t v,
+                          bool ending)
+{
+    if (seen_before(w, v)) return;
     if (sc->reported >= REPORTS_PER_SCOPE ||
         atomic_fetch_add_explicit(&reports_total, 1, memory_order_relaxed) >= REPORTS_TOTAL) {
         COUNT(n_suppressed, 1);
@@ -490,28 +602,55 @@ static void report_global(struct scan *sc, const struct dl_phdr_info *info, cons
                   (size_t)((uintptr_t)w - info->dlpi_addr));
     }
     char site[512];
-    describe_pc(site, sizeof site, sc->site, true);
-    oh_log("global %s in %s points into a scope that is ending (value %p; the scope began at %s)", sym, obj,
-           (void *)v, site);
     uint32_t s = oh_slab_index(&oh_proc, (void *)v);
-    describe_block(v, ck.sl[s].first, "that the scope's end releases");
+    const struct slab_ck *c = &ck.sl[s];
+    describe_pc(site, sizeof site, ending ? sc->site : ck.sl[c->first].site, true);
+    oh_log("global %s in %s points into a scope that %s (value %p; the scope began at %s)", sym, obj,
+           ending ? "is ending" : "has ended", (void *)v, site);
+    describe_block(v, c->first, ending ? "that the scope's end releases" : "released by the end of a scope");
 }
 
+/* Words of [lo, hi) that point into retired runs (the dying ones or those
+ * still in the quarantine).  Eight words at a time
+ * without a branch (the compiler may vectorise it); only a block with a hit
+ * is looked at word by word. */
 static void scan_range(struct scan *sc, const struct dl_phdr_info *info, uintptr_t lo, uintptr_t hi)
 {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     hi &= ~(uintptr_t)(sizeof(uintptr_t) - 1);
     if (hi <= lo) return;
-    uintptr_t pbase = (uintptr_t)oh_proc.base, psize = oh_proc.size;
-    unsigned shift = oh_proc.shift;
+    const uintptr_t pbase = (uintptr_t)oh_proc.base, psize = oh_proc.size;
+    const unsigned shift = oh_proc.shift;
     COUNT(n_scanned, hi - lo);
-    for (const uintptr_t *w = (const uintptr_t *)lo; w < (const uintptr_t *)hi; w++) {
-        uintptr_t v = *w;
-        if (__builtin_expect(v - pbase < psize, 0)) {
-            uint32_t s = (uint32_t)((v - pbase) >> shift);
-            if (atomic_load_explicit(&ck.sl[s].dying, memory_order_relaxed) == sc->gen) report_global(sc, info, w, v);
+    const uintptr_t *w = (const uintptr_t *)lo, *end = (const uintptr_t *)hi;
+    while (w < end) {
+        size_t k = (size_t)(end - w) < 8 ? (size_t)(end - w) : 8;
+        uintptr_t any = 0;
+        if (k == 8) {
+            for (size_t j = 0; j < 8; j++) any |= (uintptr_t)(w[j] - pbase < psize);
+        } else {
+            any = 1;
         }
+        if (__builtin_expect(any != 0, 0)) {
+            for (size_t j = 0; j < k; j++) {
+                uintptr_t v = w[j];
+                if (v - pbase >= psize) continue;
+                uint32_t s = (uint32_t)((v - pbase) >> shift);
+                uint32_t d = atomic_load_explicit(&ck.sl[s].dying, memory_order_relaxed);
+                if (d) report_global(sc, info, &w[j], v, d == sc->gen);
+            }
+        }
+        w += k;
     }
+}
+
+/* Objects liboffheap brings in for itself: they never hold scope pointers,
+ * and jemalloc alone has 2 MiB of writable data to scan. */
+static bool our_dependency(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    return !strncmp(b, "libjemalloc.so", 14) || !strncmp(b, "libunwind.so", 12) || !strncmp(b, "liblzma.so", 10);
 }
 
 static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
@@ -520,6 +659,7 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
     struct scan *sc = data;
     uintptr_t self = (uintptr_t)&oh_check_on;
     uintptr_t rlo = 0, rhi = 0;
+    if (info->dlpi_name && our_dependency(info->dlpi_name)) return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
@@ -581,19 +721,46 @@ static size_t run_bytes(uint32_t first)
     return (size_t)oh_proc.meta[first].run << oh_proc.shift;
 }
 
-/* Out of the quarantine: accessible again, forgotten, back to the supply. */
-static void evict(uint32_t first)
+/* Out of the quarantine: accessible again, forgotten, back to the supply.
+ * The runs come oldest first, which is usually address order (the supply
+ * hands out the lowest free slab): adjacent runs are unprotected with one
+ * call, and all are returned under one lock. */
+static void unprotect(uintptr_t lo, uintptr_t hi)
 {
-    uint32_t n = oh_proc.meta[first].run;
-    size_t bytes = (size_t)n << oh_proc.shift;
-    char *base = oh_slab_addr(&oh_proc, first);
-    if (ck.valgrind) VG_UNDEFINED(base, bytes);
-    else (void)oh_os_protect(base, bytes, true);
-    for (uint32_t i = first; i < first + n; i++) atomic_store_explicit(&ck.sl[i].dying, 0, memory_order_release);
-    ck.sl[first].nrec = 0;
-    ck.sl[first].stamp = 0;
-    oh_slabs_release(&oh_proc, first);
-    COUNT(n_evicted, 1);
+    if (ck.valgrind) VG_UNDEFINED((void *)lo, hi - lo);
+    else (void)oh_os_protect((void *)lo, hi - lo, true);
+}
+
+static void evict(const uint32_t *runs, unsigned n)
+{
+    /* Pending range [lo, hi) to unprotect; run_end: end of its last run.
+     * A run's unprotected tail lies between its protected prefix and the
+     * next run: it is read-write already and ours, so it may be spanned. */
+    uintptr_t lo = 0, hi = 0, run_end = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uintptr_t base = (uintptr_t)oh_slab_addr(&oh_proc, runs[i]);
+        uintptr_t prot = base + ck.sl[runs[i]].prot;
+        if (prot == base) continue;
+        if (hi > lo && base == run_end) {
+            hi = prot;
+        } else {
+            if (hi > lo) unprotect(lo, hi);
+            lo = base;
+            hi = prot;
+        }
+        run_end = base + run_bytes(runs[i]);
+    }
+    if (hi > lo) unprotect(lo, hi);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t f = runs[i], k = oh_proc.meta[f].run;
+        for (uint32_t j = f; j < f + k; j++) atomic_store_explicit(&ck.sl[j].dying, 0, memory_order_release);
+        ck.sl[f].nrec = 0;
+        ck.sl[f].stamp = 0;
+        ck.sl[f].prot = 0;
+        oh_proc.meta[f].next = i + 1 < n ? runs[i + 1] : OH_SLAB_NONE;
+    }
+    if (n) (void)oh_slabs_release_chain(&oh_proc, runs[0], OH_SLAB_NONE);
+    COUNT(n_evicted, n);
 }
 
 static bool q_full(size_t bytes)
@@ -601,19 +768,24 @@ static bool q_full(size_t bytes)
     return ck.qlen == Q_RUNS || ck.qbytes + bytes > ck.qlimit;
 }
 
+#define EVICT_BATCH 16u
+
 static void quarantine_put(uint32_t first, size_t bytes)
 {
     for (;;) {
-        uint32_t out[8];
+        uint32_t out[EVICT_BATCH];
         unsigned nout = 0;
         bool done = false;
         qlock();
-        while (ck.qlen && nout < 8 && q_full(bytes)) {
-            uint32_t f = ck.q[ck.qhead];
-            ck.qhead = (ck.qhead + 1) % Q_RUNS;
-            ck.qlen--;
-            ck.qbytes -= run_bytes(f);
-            out[nout++] = f;
+        if (ck.qlen && q_full(bytes)) {
+            /* Make room for a batch, not just this run: fewer calls. */
+            while (ck.qlen && nout < EVICT_BATCH) {
+                uint32_t f = ck.q[ck.qhead];
+                ck.qhead = (ck.qhead + 1) % Q_RUNS;
+                ck.qlen--;
+                ck.qbytes -= run_bytes(f);
+                out[nout++] = f;
+            }
         }
         if (!ck.qlen || !q_full(bytes)) {
             ck.q[(ck.qhead + ck.qlen) % Q_RUNS] = first;
@@ -624,12 +796,28 @@ static void quarantine_put(uint32_t first, size_t bytes)
             done = true;
         }
         qunlock();
-        for (unsigned i = 0; i < nout; i++) evict(out[i]);
+        evict(out, nout);
         if (done) return;
     }
 }
 
 /* ---- scope end ----------------------------------------------------------- */
+
+/* The global scan runs at a scope end only if the time since the last one
+ * is SCAN_SPACING times what that one took: at most 1/(1+SCAN_SPACING) of
+ * the time goes to scanning, whatever the size of the program's data.
+ * A scan reports words pointing into any run still in the quarantine, so a
+ * global left dangling by a scope end that was not scanned is still found
+ * by a later scan. */
+#define SCAN_SPACING 4u
+static _Atomic uint64_t scan_next; /* CLOCK_MONOTONIC ns */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *site)
 {
@@ -640,6 +828,9 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
     }
     bool was_busy = me.busy;
     me.busy = true;
+    COUNT(n_recorded, me.recorded);
+    COUNT(n_memo_hits, me.memo_hits);
+    me.recorded = me.memo_hits = 0;
     uint32_t gen = atomic_fetch_add_explicit(&ck.gen, 1, memory_order_relaxed) + 1;
     if (gen == 0) gen = atomic_fetch_add_explicit(&ck.gen, 1, memory_order_relaxed) + 1;
     int tid = my_tid();
@@ -655,29 +846,45 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
         }
     }
 
-    /* 2. Globals that still point into them. */
-    struct scan sc = {.gen = gen, .site = site};
-    _Atomic uint32_t *slot = dl_slot();
-    dl_enter(slot);
-    (void)dl_iterate_phdr(scan_object, &sc);
-    dl_leave(slot);
+    /* 2. Globals that still point into them (or into older retired runs),
+     * when the scan is due. */
+    uint64_t t0 = now_ns();
+    if (t0 >= atomic_load_explicit(&scan_next, memory_order_relaxed)) {
+        struct scan sc = {.gen = gen, .site = site};
+        _Atomic uint32_t *slot = dl_slot();
+        dl_enter(slot);
+        (void)dl_iterate_phdr(scan_object, &sc);
+        dl_leave(slot);
+        uint64_t t1 = now_ns();
+        atomic_store_explicit(&scan_next, t1 + SCAN_SPACING * (t1 - t0), memory_order_relaxed);
+        COUNT(n_scans, 1);
+    }
 
-    /* 3. Poison, protect, quarantine. */
-    size_t total = 0;
+    /* 3. Protect, or poison what could not be protected (the used part:
+     * the bump slab up to the bump pointer); quarantine. */
+    size_t total = 0, page = oh_os_page_size();
     uint32_t s = head;
     while (s != stop && s != OH_SLAB_NONE) {
         uint32_t next = oh_proc.meta[s].next;
         size_t bytes = run_bytes(s);
         char *base = oh_slab_addr(&oh_proc, s);
-        size_t dirty = bytes;
-        if (s == t->slab && t->cur > base && t->cur <= base + bytes) dirty = (size_t)(t->cur - base);
-        memset(base, POISON, dirty);
+        size_t used = bytes;
+        if (s == t->slab && t->cur > base && t->cur <= base + bytes)
+            used = ((size_t)(t->cur - base) + page - 1) & ~(page - 1);
+        ck.sl[s].prot = 0;
         if (ck.valgrind) {
+            memset(base, POISON, used);
             const struct rec *r = recs_of(s);
             for (uint32_t i = 0; i < ck.sl[s].nrec && i < ck.rec_cap; i++) VG_FREE(t, base + r[i].off);
             VG_NOACCESS(base, bytes);
-        } else if (oh_os_protect(base, bytes, false) != 0) {
+        } else if (oh_os_protect(base, bytes, false) == 0) {
+            /* The whole run, not just its used part: runs are handed out
+             * in address order, so neighbouring protected runs share one
+             * kernel mapping instead of splitting it at every scope end. */
+            ck.sl[s].prot = bytes;
+        } else {
             COUNT(n_protect_failed, 1);
+            memset(base, POISON, used);
         }
         oh_proc.meta[s].next = OH_SLAB_NONE;
         quarantine_put(s, bytes);
@@ -727,15 +934,13 @@ void oh_check_init(void)
     ck.recs = map_table((size_t)oh_proc.count * ck.rec_cap * sizeof *ck.recs);
     ck.depot = map_table((size_t)DEPOT_SLOTS * sizeof *ck.depot);
     ck.q = map_table(Q_RUNS * sizeof *ck.q);
+    memo_tab = map_table((size_t)DL_SLOTS * MEMO_WAYS * sizeof *memo_tab); /* optional */
     if (!ck.sl || !ck.recs || !ck.depot || !ck.q) {
         oh_log("check mode: cannot map its side tables (address space?); released scope memory is only "
                "poisoned, without reports");
         return;
     }
     ck.qlimit = oh_proc.size / 4 < Q_BYTES ? oh_proc.size / 4 : Q_BYTES;
-    /* Warm libunwind (its per-thread caches come from its own mmap). */
-    void *pc[2];
-    (void)unw_backtrace(pc, 2);
     install_handlers();
     if (pthread_atfork(fork_prepare, fork_parent_child, fork_parent_child) != 0)
         oh_log("check mode: cannot register its fork handlers; a fork during a scope end may hang the child");
@@ -753,7 +958,8 @@ void oh_check_init(void)
             X(runs_released, n_evicted) X(quarantine_peak_bytes, n_qpeak)                           \
                 X(globals_reported, n_globals) X(reports_suppressed, n_suppressed)                  \
                     X(faults_reported, n_faults) X(protect_failed, n_protect_failed)                \
-                        X(global_bytes_scanned, n_scanned)
+                        X(global_scans, n_scans) X(global_bytes_scanned, n_scanned) X(unwinds, n_unwinds)                    \
+                            X(backtraces_reused, n_memo_hits)
 
 int oh_check_report(int fd, int json)
 {
