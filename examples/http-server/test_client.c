@@ -381,6 +381,10 @@ int main(int argc, char **argv)
         make_order(11, 3, &a);
         make_order(12, 5, &b);
         char *two = malloc(strlen(a.json) + strlen(b.json) + 512);
+        if (!two) {
+            perror("malloc");
+            return 1;
+        }
         sprintf(two,
                 "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n%s"
                 "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n%s",
