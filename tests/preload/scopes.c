@@ -359,6 +359,35 @@ static void tagging(void)
     offheap_scope_begin();
     CHECK(offheap_owns(malloc(8)));
     offheap_scope_end();
+
+    /* The tag's base counts as one level of OFFHEAP_SCOPE_MAX_DEPTH. */
+    offheap_stats s0 = ph_stats();
+    CHECK(offheap_thread_tag() == 0);
+    for (int i = 1; i < OFFHEAP_SCOPE_MAX_DEPTH; i++) offheap_scope_begin();
+    CHECK(offheap_scope_depth() == OFFHEAP_SCOPE_MAX_DEPTH);
+    CHECK(ph_stats().misuse == s0.misuse);
+    for (int i = 1; i < OFFHEAP_SCOPE_MAX_DEPTH; i++) offheap_scope_end();
+    CHECK(offheap_scope_depth() == 1);
+    CHECK(offheap_thread_untag() == 0);
+    CHECK(ph_stats().misuse == s0.misuse);
+}
+
+static void api_errors(void)
+{
+    CHECK(offheap_stats_get(NULL) == EINVAL);
+    CHECK(offheap_stats_print(-1, 0) == EBADF);
+    CHECK(offheap_stats_print(-1, 1) == EBADF);
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    CHECK(offheap_stats_print(p[1], 1) == 0);
+    char buf[4096];
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    CHECK(n > 0);
+    buf[n > 0 ? n : 0] = '\0';
+    CHECKF(!strncmp(buf, "{\"liboffheap\":{\"scopes\":", 24) && strstr(buf, "\"threads\":") && buf[n - 1] == '\n',
+           "stats JSON: %s", buf);
+    close(p[0]);
+    close(p[1]);
 }
 
 static void escape_hatch(void)
@@ -411,6 +440,7 @@ int main(void)
     misuse();
     tagging();
     escape_hatch();
+    api_errors();
     CHECK(offheap_scope_depth() == 0);
     return ph_done("scopes");
 }

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * warm.c N — one scope to warm the thread up, then N begin/alloc/end pairs
+ * that fit in the warm slab.  warm_syscalls.sh runs it under strace with
+ * N = 0 and N = 200000 and requires the same number of system calls: a
+ * pair that fits in the warm slab makes none.
+ */
+#include "ph.h"
+
+int main(int argc, char **argv)
+{
+    ph_require_preload();
+    REQUIRE(argc == 2);
+    long n = atol(argv[1]);
+    offheap_scope_begin();
+    for (int i = 0; i < 10; i++) memset(malloc(100), 1, 100);
+    offheap_scope_end();
+    unsigned long sum = 0;
+    for (long i = 0; i < n; i++) {
+        offheap_scope_begin();
+        for (int j = 0; j < 10; j++) {
+            unsigned char *p = malloc(16 + (size_t)j * 40);
+            p[0] = (unsigned char)j;
+            sum += p[0];
+        }
+        void *q = calloc(4, 100);
+        sum += ((unsigned char *)q)[399];
+        offheap_scope_end();
+    }
+    CHECK(sum == (unsigned long)n * 45);
+    CHECK(offheap_scope_depth() == 0);
+    if (ph_failures) return 1;
+    return 0; /* nothing on stdout: the strace counts are compared */
+}
