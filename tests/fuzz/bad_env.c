@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bad_env.c — every OFFHEAP_* variable with garbage, empty, negative,
+ * overflowing and out-of-range values, under the preload.
+ *
+ *   bad_env PRELOAD_SO [--table]   driver (--table prints the README table)
+ *   bad_env --child [--defaults]   child
+ *
+ * For each case the driver runs itself as a child with LD_PRELOAD and the
+ * variable set, and checks:
+ *   - stderr has exactly the expected number of lines (1 for a bad value,
+ *     0 for a good one) and each names the variable;
+ *   - the child goes on: it allocates in scopes (content, nesting, realloc,
+ *     calloc), outside them, on a second thread, and exits 0;
+ *   - with --defaults, the pool has the default geometry (1G of 1M slabs):
+ *     a refused value falls back to the default.
+ */
+#include "offheap.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- child ------------------------------------------------------------- */
+
+static int child_bad;
+#define CHECK(c, ...)                                                                              \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stdout, "child: check failed: %s: ", #c);                                      \
+            fprintf(stdout, __VA_ARGS__);                                                          \
+            fputc('\n', stdout);                                                                   \
+            child_bad++;                                                                           \
+        }                                                                                          \
+    } while (0)
+
+static void *work(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 3; round++) {
+        offheap_scope_begin();
+        CHECK(offheap_scope_depth() == 1, "scope did not open");
+        char *blocks[100];
+        for (int i = 0; i < 100; i++) {
+            blocks[i] = malloc(100 + (size_t)i * 37);
+            CHECK(blocks[i] && offheap_owns(blocks[i]), "scope malloc");
+            if (blocks[i]) memset(blocks[i], i, 100 + (size_t)i * 37);
+        }
+        offheap_scope_begin();
+        char *big = malloc(2 << 20);
+        CHECK(big && offheap_owns(big), "scope large malloc");
+        if (big) memset(big, 0x5a, 2 << 20);
+        offheap_scope_end();
+        char *z = calloc(1000, 10);
+        CHECK(z != NULL, "calloc");
+        for (int i = 0; z && i < 10000; i++) CHECK(z[i] == 0, "calloc byte %d", i);
+        char *r = realloc(blocks[99], 100000);
+        CHECK(r != NULL, "realloc");
+        for (size_t i = 0; r && i < 100 + 99 * 37; i++) CHECK(r[i] == 99, "realloc content at %zu", i);
+        for (int i = 0; i < 99; i++)
+            for (size_t j = 0; blocks[i] && j < 100 + (size_t)i * 37; j += 13)
+                CHECK(blocks[i][j] == (char)i, "block %d byte %zu", i, j);
+        offheap_scope_end();
+        CHECK(offheap_scope_depth() == 0, "depth after end");
+        char *h = malloc(5000);
+        CHECK(h && !offheap_owns(h), "heap malloc");
+        free(h);
+    }
+    return NULL;
+}
+
+static int child(bool defaults)
+{
+    if (!OFFHEAP_LOADED()) return 77;
+    work(NULL);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, work, NULL) == 0, "thread");
+    pthread_join(t, NULL);
+    offheap_stats st;
+    CHECK(offheap_stats_get(&st) == 0, "stats");
+    if (defaults)
+        CHECK(st.pool_reserved == (1ull << 30) && st.slab_size == (1ull << 20),
+              "pool %llu bytes of %llu-byte slabs, expected the defaults 1G and 1M",
+              (unsigned long long)st.pool_reserved, (unsigned long long)st.slab_size);
+    printf("child ok\n");
+    fflush(stdout);
+    return child_bad ? 1 : 0;
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+struct bad_case {
+    const char *var;
+    const char *value;
+    int lines;     /* stderr lines expected (each naming var) */
+    bool defaults; /* the pool must have the default geometry */
+    const char *why;
+};
+
+#define BIG "99999999999999999999"
+static char long_value[6000];
+static char long_name[200];
+
+static struct bad_case cases[] = {
+    /* size variables */
+    {"OFFHEAP_POOL_SIZE", "", 1, true, "empty"},
+    {"OFFHEAP_POOL_SIZE", "garbage", 1, true, "garbage"},
+    {"OFFHEAP_POOL_SIZE", "-1", 1, true, "negative"},
+    {"OFFHEAP_POOL_SIZE", "-1G", 1, true, "negative"},
+    {"OFFHEAP_POOL_SIZE", BIG, 1, true, "overflow"},
+    {"OFFHEAP_POOL_SIZE", BIG "G", 1, true, "overflow"},
+    {"OFFHEAP_POOL_SIZE", "18446744073709551615", 1, true, "SIZE_MAX: out of range"},
+    {"OFFHEAP_POOL_SIZE", "17179869184G", 1, true, "16E: multiplication overflows"},
+    {"OFFHEAP_POOL_SIZE", "0", 1, true, "out of range"},
+    {"OFFHEAP_POOL_SIZE", "1K", 1, true, "below 64K"},
+    {"OFFHEAP_POOL_SIZE", "65T", 1, true, "above 64T"},
+    {"OFFHEAP_POOL_SIZE", "1.5G", 1, true, "fraction"},
+    {"OFFHEAP_POOL_SIZE", "0x40000000", 1, true, "hex"},
+    {"OFFHEAP_POOL_SIZE", "1e9", 1, true, "exponent"},
+    {"OFFHEAP_POOL_SIZE", " 1G", 1, true, "leading space"},
+    {"OFFHEAP_POOL_SIZE", "1G ", 1, true, "trailing space"},
+    {"OFFHEAP_POOL_SIZE", "1GG", 1, true, "two suffixes"},
+    {"OFFHEAP_POOL_SIZE", "G", 1, true, "suffix only"},
+    {"OFFHEAP_POOL_SIZE", "1X", 1, true, "unknown suffix"},
+    {"OFFHEAP_POOL_SIZE", "64K", 1, false, "valid, but smaller than the default slab (the pair is reset)"},
+    {"OFFHEAP_POOL_SIZE", "1GiB", 0, false, "valid (control)"},
+    {"OFFHEAP_POOL_SIZE", "2g", 0, false, "valid (control)"},
+    {"OFFHEAP_SLAB_SIZE", "", 1, true, "empty"},
+    {"OFFHEAP_SLAB_SIZE", "abc", 1, true, "garbage"},
+    {"OFFHEAP_SLAB_SIZE", "-4M", 1, true, "negative"},
+    {"OFFHEAP_SLAB_SIZE", BIG "G", 1, true, "overflow"},
+    {"OFFHEAP_SLAB_SIZE", "0", 1, true, "zero"},
+    {"OFFHEAP_SLAB_SIZE", "3M", 1, true, "not a power of two"},
+    {"OFFHEAP_SLAB_SIZE", "32K", 1, true, "below 64K"},
+    {"OFFHEAP_SLAB_SIZE", "2G", 1, true, "above 1G"},
+    {"OFFHEAP_SLAB_SIZE", "2M", 0, false, "valid (control)"},
+    {"OFFHEAP_RETAIN", "", 1, false, "empty"},
+    {"OFFHEAP_RETAIN", "lots", 1, false, "garbage"},
+    {"OFFHEAP_RETAIN", "-1", 1, false, "negative"},
+    {"OFFHEAP_RETAIN", BIG, 1, false, "overflow"},
+    {"OFFHEAP_RETAIN", "18446744073709551615T", 1, false, "overflow in the suffix"},
+    {"OFFHEAP_RETAIN", "0", 0, false, "valid: retain nothing (control)"},
+    {"OFFHEAP_RETAIN", "64T", 0, false, "valid: more than the pool (control)"},
+    /* enumerations and booleans */
+    {"OFFHEAP_ON_EXHAUST", "", 1, false, "empty"},
+    {"OFFHEAP_ON_EXHAUST", "explode", 1, false, "garbage"},
+    {"OFFHEAP_ON_EXHAUST", "ENOMEM", 1, false, "wrong case"},
+    {"OFFHEAP_ON_EXHAUST", "-1", 1, false, "negative"},
+    {"OFFHEAP_ON_EXHAUST", "fallback", 0, false, "valid (control)"},
+    {"OFFHEAP_VERBOSE", "", 1, false, "empty"},
+    {"OFFHEAP_VERBOSE", "2", 1, false, "out of range"},
+    {"OFFHEAP_VERBOSE", "-1", 1, false, "negative"},
+    {"OFFHEAP_VERBOSE", "maybe", 1, false, "garbage"},
+    {"OFFHEAP_STATS", "", 1, false, "empty"},
+    {"OFFHEAP_STATS", "xml", 1, false, "garbage"},
+    {"OFFHEAP_STATS", "-1", 1, false, "negative"},
+    {"OFFHEAP_STATS", BIG, 1, false, "overflow"},
+    {"OFFHEAP_STATS_SIGNAL", "", 1, false, "empty"},
+    {"OFFHEAP_STATS_SIGNAL", "SIG", 1, false, "prefix only"},
+    {"OFFHEAP_STATS_SIGNAL", "KILL", 1, false, "not catchable"},
+    {"OFFHEAP_STATS_SIGNAL", "9", 1, false, "SIGKILL by number"},
+    {"OFFHEAP_STATS_SIGNAL", "11", 1, false, "SIGSEGV (check mode needs it)"},
+    {"OFFHEAP_STATS_SIGNAL", "0", 1, false, "zero"},
+    {"OFFHEAP_STATS_SIGNAL", "-10", 1, false, "negative"},
+    {"OFFHEAP_STATS_SIGNAL", "65", 1, false, "out of range (NSIG)"},
+    {"OFFHEAP_STATS_SIGNAL", BIG, 1, false, "overflow"},
+    {"OFFHEAP_STATS_SIGNAL", "usr1", 1, false, "wrong case"},
+    {"OFFHEAP_STATS_SIGNAL", "SIGUSR2", 0, false, "valid (control)"},
+    {"OFFHEAP_STATS_FD", "", 1, false, "empty"},
+    {"OFFHEAP_STATS_FD", "stderr", 1, false, "garbage"},
+    {"OFFHEAP_STATS_FD", "-1", 1, false, "negative"},
+    {"OFFHEAP_STATS_FD", "2147483648", 1, false, "above INT_MAX"},
+    {"OFFHEAP_STATS_FD", BIG, 1, false, "overflow"},
+    {"OFFHEAP_STATS_FD", "1", 0, false, "valid (control)"},
+    {"OFFHEAP_CHECK", "", 1, false, "empty"},
+    {"OFFHEAP_CHECK", "2", 1, false, "out of range"},
+    {"OFFHEAP_CHECK", "-1", 1, false, "negative"},
+    {"OFFHEAP_CHECK", "yes please", 1, false, "garbage"},
+    {"OFFHEAP_HUGE_PAGES", "", 1, false, "empty"},
+    {"OFFHEAP_HUGE_PAGES", "huge", 1, false, "garbage"},
+    {"OFFHEAP_HUGE_PAGES", "-1", 1, false, "negative"},
+    {"OFFHEAP_HUGE_PAGES", "1", 0, false, "valid (control): scopes must work with or without reserved huge pages"},
+    {"OFFHEAP_FAULT_MMAP", "", 1, false, "empty"},
+    {"OFFHEAP_FAULT_MMAP", "often", 1, false, "garbage"},
+    {"OFFHEAP_FAULT_MMAP", "-1", 1, false, "negative"},
+    {"OFFHEAP_FAULT_MMAP", BIG, 1, false, "overflow"},
+    {"OFFHEAP_FAULT_MMAP", "1.0", 1, false, "fraction"},
+    {"OFFHEAP_FAULT_FALLBACK", "", 1, false, "empty"},
+    {"OFFHEAP_FAULT_FALLBACK", "x", 1, false, "garbage"},
+    {"OFFHEAP_FAULT_FALLBACK", "-5", 1, false, "negative"},
+    {"OFFHEAP_FAULT_FALLBACK", BIG, 1, false, "overflow"},
+    {"OFFHEAP_EXCLUDE", "", 0, false, "empty: no exclusions"},
+    {"OFFHEAP_EXCLUDE", ":,:,,::", 0, false, "separators only"},
+    {"OFFHEAP_EXCLUDE", "no-such-library", 0, false, "a library that is not loaded"},
+    {"OFFHEAP_EXCLUDE", long_value, 0, false, "6000 characters"},
+    /* names and values of odd shape */
+    {"OFFHEAP_POOLSIZE", "1G", 1, false, "unknown name (typo)"},
+    {"OFFHEAP_", "1", 1, false, "prefix only"},
+    {long_name, "1", 1, false, "unknown name of 150 characters (truncated in the line)"},
+    {"OFFHEAP_POOL_SIZE", long_value, 1, true, "6000 characters of garbage"},
+    {"OFFHEAP_POOL_SIZE", "1\nG", 1, true, "a newline inside the value"},
+    {"OFFHEAP_STATS", "\x1b[2J", 1, false, "terminal escape"},
+};
+
+struct result {
+    int status;
+    char out[4096];
+    char err[65536];
+    size_t elen;
+};
+
+static void drain(int fd, char *buf, size_t cap, size_t *len, bool *open)
+{
+    ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+    if (n > 0) *len += (size_t)n;
+    else *open = false;
+    buf[*len] = '\0';
+}
+
+static void run(const char *self, const char *so, const struct bad_case *c, const char *extra,
+                struct result *r)
+{
+    int out[2], err[2];
+    if (pipe(out) || pipe(err)) exit(2);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(out[0]);
+        close(err[0]);
+        for (char **e = __environ; *e; e++) /* a clean slate */
+            if (!strncmp(*e, "OFFHEAP_", 8)) {
+                char name[256];
+                size_t n = strcspn(*e, "=");
+                snprintf(name, sizeof name, "%.*s", (int)n, *e);
+                unsetenv(name);
+                e = __environ - 1;
+            }
+        setenv("LD_PRELOAD", so, 1);
+        if (c) setenv(c->var, c->value, 1);
+        if (extra) {
+            /* "A=1 B=2": several variables. */
+            char *list = strdup(extra);
+            for (char *tok = strtok(list, " "); tok; tok = strtok(NULL, " ")) putenv(tok);
+        }
+        if (c && c->defaults) execl(self, self, "--child", "--defaults", (char *)NULL);
+        else execl(self, self, "--child", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    size_t olen = 0;
+    r->elen = 0;
+    bool oo = true, eo = true;
+    time_t deadline = time(NULL) + 30;
+    while ((oo || eo) && time(NULL) < deadline) {
+        struct pollfd pf[2] = {{oo ? out[0] : -1, POLLIN, 0}, {eo ? err[0] : -1, POLLIN, 0}};
+        if (poll(pf, 2, 1000) <= 0) continue;
+        if (pf[0].revents) drain(out[0], r->out, sizeof r->out, &olen, &oo);
+        if (pf[1].revents) drain(err[0], r->err, sizeof r->err, &r->elen, &eo);
+    }
+    int st;
+    if (oo || eo) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        r->status = -1;
+    } else {
+        waitpid(pid, &st, 0);
+        r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    close(out[0]);
+    close(err[0]);
+}
+
+static int count_lines(const char *s, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++) n += s[i] == '\n';
+    if (len && s[len - 1] != '\n') n++;
+    return n;
+}
+
+/* Every line names the variable (truncated names: their first 60 chars). */
+static bool lines_name(const char *s, const char *var)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%.60s", var);
+    const char *line = s;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char buf[8192];
+        snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf - 1 ? n : sizeof buf - 1), line);
+        if (!strstr(buf, want)) return false;
+        if (!end) break;
+        line = end + 1;
+    }
+    return true;
+}
+
+static void printable(const char *v, char *out, size_t cap)
+{
+    size_t o = 0, len = strlen(v);
+    if (len > 40) {
+        snprintf(out, cap, "(%zu characters)", len);
+        return;
+    }
+    for (size_t i = 0; v[i] && o + 5 < cap; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch == '\n') o += (size_t)snprintf(out + o, cap - o, "\\n");
+        else if (ch < 32) o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+        else if (ch == '|') o += (size_t)snprintf(out + o, cap - o, "\\|");
+        else out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "--child")) return child(argc >= 3 && !strcmp(argv[2], "--defaults"));
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH/liboffheap.so [--table]\n", argv[0]);
+        return 2;
+    }
+    bool table = argc >= 3 && !strcmp(argv[2], "--table");
+    memset(long_value, 'x', sizeof long_value - 1);
+    memcpy(long_name, "OFFHEAP_", 8);
+    memset(long_name + 8, 'Z', 150);
+    char self[4096];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl <= 0) return 2;
+    self[sl] = '\0';
+
+    static struct result r;
+    run(self, argv[1], NULL, NULL, &r);
+    if (r.status == 77) return 77;
+    if (r.status != 0 || r.elen) {
+        fprintf(stderr, "bad_env: the child fails without any variable (status %d):\n%s%s", r.status, r.out, r.err);
+        return 1;
+    }
+    int failed = 0;
+    size_t ncases = sizeof cases / sizeof cases[0];
+    if (table) {
+        printf("| variable | value | why | stderr lines | program went on |\n");
+        printf("| --- | --- | --- | --- | --- |\n");
+    }
+    for (size_t i = 0; i < ncases; i++) {
+        const struct bad_case *c = &cases[i];
+        run(self, argv[1], c, NULL, &r);
+        int lines = count_lines(r.err, r.elen);
+        bool named = lines_name(r.err, c->var);
+        bool ok = r.status == 0 && lines == c->lines && named && strstr(r.out, "child ok");
+        char val[128], var[128];
+        printable(c->value, val, sizeof val);
+        printable(c->var, var, sizeof var);
+        if (table)
+            printf("| `%s` | `%s` | %s | %d%s | %s |\n", var, val, c->why, lines, lines && named ? ", names it" : "",
+                   r.status == 0 ? "yes" : "NO");
+        if (!ok) {
+            failed++;
+            fprintf(stderr,
+                    "bad_env: %s='%s' (%s): status %d, %d stderr lines (expected %d)%s\n--- stdout\n%s--- stderr\n%s---\n",
+                    var, val, c->why, r.status, lines, c->lines, named ? "" : ", not all naming the variable", r.out,
+                    r.err);
+        }
+    }
+    /* Several bad variables at once: one line each. */
+    static struct bad_case several = {"OFFHEAP_STATS_FD", "-3", 3, true, "with two more bad variables"};
+    run(self, argv[1], &several, "OFFHEAP_POOL_SIZE=lots OFFHEAP_CHECK=sure", &r);
+    {
+        int lines = count_lines(r.err, r.elen);
+        bool all = strstr(r.err, "OFFHEAP_STATS_FD") && strstr(r.err, "OFFHEAP_POOL_SIZE") &&
+                   strstr(r.err, "OFFHEAP_CHECK");
+        if (table)
+            printf("| `OFFHEAP_STATS_FD` + `OFFHEAP_POOL_SIZE` + `OFFHEAP_CHECK` | `-3`, `lots`, `sure` | three bad "
+                   "at once | %d%s | %s |\n",
+                   lines, all ? ", one per variable" : "", r.status == 0 ? "yes" : "NO");
+        if (r.status != 0 || lines != 3 || !all || !strstr(r.out, "child ok")) {
+            failed++;
+            fprintf(stderr, "bad_env: three bad variables: status %d, %d lines\n%s%s", r.status, lines, r.out,
+                    r.err);
+        }
+    }
+    printf("bad_env: %zu cases, %d failed\n", ncases + 1, failed);
+    return failed ? 1 : 0;
+}
