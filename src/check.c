@@ -116,10 +116,12 @@ static struct {
 } ck = {.qlock = ATOMIC_FLAG_INIT};
 
 /* Counters (process-wide, relaxed). */
-static _Atomic uint64_t n_scans, n_recorded, n_unrecorded, n_stacks, n_retired_runs, n_evicted, n_qpeak, n_globals,
+static _Atomic uint64_t n_protected, n_sampled_out, n_scans, n_recorded, n_unrecorded, n_stacks, n_retired_runs, n_evicted, n_qpeak, n_globals,
     n_suppressed, n_faults, n_protect_failed, n_scanned;
 
 #define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
+
+struct memo;
 
 static __thread struct {
     bool busy;    /* inside check code: nested allocations are not recorded */
@@ -127,6 +129,14 @@ static __thread struct {
     int tid;      /* kernel thread id, 0 until asked */
     uint32_t gen; /* this thread's life, for its backtrace memo (0: none yet) */
     uint64_t recorded, memo_hits; /* counted here, added to the totals at scope ends */
+    uint64_t prot_next;           /* CLOCK_MONOTONIC ns: protect scope ends from then on */
+    /* The run and backtrace of the thread's last record (fast path). */
+    struct slab_ck *run_c;        /* its check state, NULL: none */
+    struct rec *run_r;            /* its records */
+    uintptr_t run_base;           /* its address */
+    size_t run_len;               /* its bytes */
+    uint64_t run_stamp;           /* its stamp when cached */
+    struct memo *last_memo;       /* memo entry of the last backtrace */
 } me;
 
 static int my_tid(void)
@@ -261,6 +271,7 @@ struct memo {
     uint32_t id;          /* depot id of the backtrace */
     uint32_t n;           /* frames to compare */
     uint32_t off[FRAMES]; /* frame i's return address is at ref + off[i] */
+    uintptr_t pc[FRAMES]; /* and is pc[i] (a copy of the depot's, to stay in these lines) */
 };
 
 static struct memo *memo_tab;  /* DL_SLOTS * MEMO_WAYS */
@@ -313,11 +324,23 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
         e->id = id;
         e->n = m;
         memcpy(e->off, off, m * sizeof off[0]);
+        for (uint32_t i = 0; i < m; i++) e->pc[i] = (uintptr_t)pc[i];
     }
 #else
     (void)e, (void)valid;
 #endif
     return id;
+}
+
+/* Is e the backtrace of this allocation? */
+static inline bool memo_hit(const struct memo *e, void *ra, uintptr_t ref)
+{
+    if (e->ra != (uintptr_t)ra || e->ref != ref || e->gen != me.gen) return false;
+    uintptr_t diff = 0;
+    for (uint32_t i = 0; i < e->n; i++) diff |= *(const uintptr_t *)(ref + e->off[i]) ^ e->pc[i];
+    if (diff) return false;
+    me.memo_hits++;
+    return true;
 }
 
 /* The depot id of the caller's backtrace; ref is the caller's own frame
@@ -330,16 +353,8 @@ static uint32_t backtrace_id(void *ra, uintptr_t ref)
         if (!me.gen) me.gen = atomic_fetch_add_explicit(&memo_gens, 1, memory_order_relaxed) + 1;
         uint64_t h = ((uint64_t)(uintptr_t)ra ^ ((uint64_t)ref << 17)) * 0x9e3779b97f4a7c15ull;
         e = &memo_tab[(size_t)tix * MEMO_WAYS + (size_t)(h >> 54)];
-        if (e->ra == (uintptr_t)ra && e->ref == ref && e->gen == me.gen) {
-            const struct stack *st = depot_get(e->id);
-            bool same = st && st->n == e->n;
-            for (uint32_t i = 0; same && i < e->n; i++)
-                same = *(const uintptr_t *)(ref + e->off[i]) == (uintptr_t)st->pc[i];
-            if (same) {
-                me.memo_hits++;
-                return e->id;
-            }
-        }
+        me.last_memo = e;
+        if (memo_hit(e, ra, ref)) return e->id;
     }
     return unwind(ra, ref, e);
 }
@@ -363,16 +378,48 @@ static uint32_t run_of(const struct oh_thread *t, const void *p)
     return t->head;
 }
 
+static void alloc_slow(struct oh_thread *t, void *p, size_t usable, void *ra, uintptr_t ref);
+
 void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra)
 {
+    /* ref: this frame's address, the same for the same path through the
+     * preload (alloc_slow is given it, not its own). */
+    uintptr_t ref = (uintptr_t)__builtin_frame_address(0);
+    /* Fast path: the same run as the thread's last record and the same
+     * backtrace as its last allocation. */
+    struct slab_ck *c = me.run_c;
+    uintptr_t off = (uintptr_t)p - me.run_base;
+    if (__builtin_expect(c && off < me.run_len && c->stamp == me.run_stamp && c->nrec - 1 < ck.rec_cap - 1 &&
+                             me.run_r[c->nrec - 1].off < off && !me.busy,
+                         1) &&
+        memo_hit(me.last_memo, ra, ref)) {
+        struct rec *nr = &me.run_r[c->nrec];
+        nr->off = (uint32_t)off;
+        nr->size = usable > UINT32_MAX ? UINT32_MAX : (uint32_t)usable;
+        nr->stack = me.last_memo->id;
+        c->nrec++;
+        me.recorded++;
+        return;
+    }
+    alloc_slow(t, p, usable, ra, ref);
+}
+
+/* Everything else: a new run, another call site, valgrind. */
+__attribute__((noinline, cold)) static void alloc_slow(struct oh_thread *t, void *p, size_t usable, void *ra,
+                                                      uintptr_t ref)
+{
     if (!ck.ready || me.busy) return;
+    uint32_t size32 = usable > UINT32_MAX ? UINT32_MAX : (uint32_t)usable;
+    struct slab_ck *c;
+    uintptr_t off;
     me.busy = true;
     uint32_t s = run_of(t, p);
     if (s != OH_SLAB_NONE) {
-        struct slab_ck *c = &ck.sl[s];
+        c = &ck.sl[s];
         const struct oh_slab_meta *m = &oh_proc.meta[s];
         uint64_t stamp = (uint64_t)m->owner << 32 | m->seq;
-        uintptr_t off = (uintptr_t)p - (uintptr_t)oh_slab_addr(&oh_proc, s);
+        char *base = oh_slab_addr(&oh_proc, s);
+        off = (uintptr_t)p - (uintptr_t)base;
         struct rec *r = recs_of(s);
         if (c->stamp != stamp || (c->nrec && r[c->nrec - 1].off >= off)) {
             c->stamp = stamp;
@@ -381,11 +428,18 @@ void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra)
         if (c->nrec < ck.rec_cap && off <= UINT32_MAX) {
             struct rec *nr = &r[c->nrec];
             nr->off = (uint32_t)off;
-            nr->size = usable > UINT32_MAX ? UINT32_MAX : (uint32_t)usable;
-            nr->stack = backtrace_id(ra, (uintptr_t)__builtin_frame_address(0));
+            nr->size = size32;
+            nr->stack = backtrace_id(ra, ref);
             c->nrec++;
             me.recorded++;
             if (nr->stack == 0) COUNT(n_unrecorded, 1);
+            /* The fast path needs a record before it and a memo entry. */
+            me.run_c = ck.valgrind || !me.last_memo ? NULL : c;
+            me.run_r = r;
+            me.run_base = (uintptr_t)base;
+            size_t rb = (size_t)m->run << oh_proc.shift;
+            me.run_len = rb < UINT32_MAX ? rb : UINT32_MAX;
+            me.run_stamp = stamp;
             if (ck.valgrind) {
                 if (!me.vg_pool) {
                     VG_CREATE(t);
@@ -809,7 +863,33 @@ static void quarantine_put(uint32_t first, size_t bytes)
  * A scan reports words pointing into any run still in the quarantine, so a
  * global left dangling by a scope end that was not scanned is still found
  * by a later scan. */
-#define SCAN_SPACING 4u
+#define SCAN_SPACING 19u
+
+/* Protection (mprotect at the scope end and again when the run leaves the
+ * quarantine) costs a few microseconds per scope here, more than a short
+ * request costs without check mode.  So each thread protects a scope's
+ * runs only when the time since its last protecting scope end is
+ * PROTECT_SPACING times what that one took (protection and quarantine work
+ * stay under 1/(1+PROTECT_SPACING) of its time): a program whose scopes
+ * last longer than that (about 20 us here) has every scope protected; a
+ * tighter loop has a sample of them protected.  The others are still
+ * quarantined, scanned for, and have the first bytes of every block
+ * poisoned. */
+#define PROTECT_SPACING 4u
+#define POISON_HEAD 16u /* bytes poisoned at the start of each block */
+
+static void poison_heads(uint32_t first, char *base)
+{
+    const struct rec *r = recs_of(first);
+    uint32_t n = ck.sl[first].nrec < ck.rec_cap ? ck.sl[first].nrec : (uint32_t)ck.rec_cap;
+    const uint64_t pat = 0x0101010101010101ull * POISON;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Blocks are 16-byte aligned with at least 8 usable bytes. */
+        uint64_t *p = (uint64_t *)(void *)(base + r[i].off);
+        p[0] = pat;
+        if (r[i].size >= POISON_HEAD) p[1] = pat;
+    }
+}
 static _Atomic uint64_t scan_next; /* CLOCK_MONOTONIC ns */
 
 static uint64_t now_ns(void)
@@ -828,6 +908,7 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
     }
     bool was_busy = me.busy;
     me.busy = true;
+    me.run_c = NULL; /* its runs die */
     COUNT(n_recorded, me.recorded);
     COUNT(n_memo_hits, me.memo_hits);
     me.recorded = me.memo_hits = 0;
@@ -860,8 +941,11 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
         COUNT(n_scans, 1);
     }
 
-    /* 3. Protect, or poison what could not be protected (the used part:
-     * the bump slab up to the bump pointer); quarantine. */
+    /* 3. Protect when the thread's budget allows (see PROTECT_SPACING),
+     * else poison the first bytes of every block; poison what could not
+     * be protected; quarantine either way. */
+    uint64_t t2 = now_ns();
+    bool protect = !ck.valgrind && t2 >= me.prot_next;
     size_t total = 0, page = oh_os_page_size();
     uint32_t s = head;
     while (s != stop && s != OH_SLAB_NONE) {
@@ -877,14 +961,18 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
             const struct rec *r = recs_of(s);
             for (uint32_t i = 0; i < ck.sl[s].nrec && i < ck.rec_cap; i++) VG_FREE(t, base + r[i].off);
             VG_NOACCESS(base, bytes);
-        } else if (oh_os_protect(base, bytes, false) == 0) {
+        } else if (protect && oh_os_protect(base, bytes, false) == 0) {
             /* The whole run, not just its used part: runs are handed out
              * in address order, so neighbouring protected runs share one
              * kernel mapping instead of splitting it at every scope end. */
             ck.sl[s].prot = bytes;
-        } else {
+            COUNT(n_protected, 1);
+        } else if (protect) {
             COUNT(n_protect_failed, 1);
             memset(base, POISON, used);
+        } else {
+            poison_heads(s, base);
+            COUNT(n_sampled_out, 1);
         }
         oh_proc.meta[s].next = OH_SLAB_NONE;
         quarantine_put(s, bytes);
@@ -892,6 +980,8 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
         total += bytes;
         s = next;
     }
+    uint64_t cost = (now_ns() - t2) * PROTECT_SPACING;
+    me.prot_next = protect ? t2 + cost + cost / PROTECT_SPACING : me.prot_next + cost;
     me.busy = was_busy;
     return total;
 }
@@ -954,7 +1044,8 @@ void oh_check_init(void)
 
 #define CHECK_FIELDS(X)                                                                            \
     X(blocks_recorded, n_recorded) X(blocks_without_backtrace, n_unrecorded)                       \
-        X(backtraces_distinct, n_stacks) X(runs_quarantined, n_retired_runs)                        \
+        X(backtraces_distinct, n_stacks) X(runs_quarantined, n_retired_runs)                         \
+                X(runs_protected, n_protected) X(runs_not_protected, n_sampled_out)                        \
             X(runs_released, n_evicted) X(quarantine_peak_bytes, n_qpeak)                           \
                 X(globals_reported, n_globals) X(reports_suppressed, n_suppressed)                  \
                     X(faults_reported, n_faults) X(protect_failed, n_protect_failed)                \
