@@ -40,12 +40,15 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -470,19 +473,98 @@ static const struct rec *find_block(uint32_t first, uintptr_t a)
 
 /* ---- reports ----------------------------------------------------------- */
 
+/* The name of the symbol of the ELF file `path` that covers the link-time
+ * address vaddr, from its .symtab: static functions and variables, and
+ * every symbol of a program not linked with -rdynamic, which dladdr cannot
+ * see.  The file is mapped for the lookup only (reports are rare; this
+ * runs in the fault handler too: open/mmap/munmap/close, no malloc). */
+static bool symtab_name(const char *path, uintptr_t vaddr, char *name, size_t cap, uintptr_t *value)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
+        close(fd);
+        return false;
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return false;
+    const char *f = map;
+    bool found = false;
+    const ElfW(Ehdr) *eh = map;
+    if (!memcmp(eh->e_ident, ELFMAG, SELFMAG) && eh->e_shentsize == sizeof(ElfW(Shdr)) && eh->e_shoff < len &&
+        eh->e_shnum <= (len - eh->e_shoff) / sizeof(ElfW(Shdr))) {
+        const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(const void *)(f + eh->e_shoff);
+        for (unsigned i = 0; i < eh->e_shnum && !found; i++) {
+            if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
+            const ElfW(Shdr) *str = &sh[sh[i].sh_link];
+            if (sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset || str->sh_offset > len ||
+                str->sh_size > len - str->sh_offset)
+                break;
+            const ElfW(Sym) *sym = (const ElfW(Sym) *)(const void *)(f + sh[i].sh_offset);
+            size_t n = sh[i].sh_size / sizeof *sym;
+            for (size_t j = 0; j < n; j++) {
+                unsigned type = ELF64_ST_TYPE(sym[j].st_info);
+                if ((type != STT_FUNC && type != STT_OBJECT) || sym[j].st_shndx == SHN_UNDEF) continue;
+                if (vaddr < sym[j].st_value || vaddr - sym[j].st_value >= (sym[j].st_size ? sym[j].st_size : 1))
+                    continue;
+                if (sym[j].st_name >= str->sh_size) break;
+                const char *nm = f + str->sh_offset + sym[j].st_name;
+                size_t k = 0, room = str->sh_size - sym[j].st_name;
+                while (k + 1 < cap && k < room && nm[k]) {
+                    name[k] = nm[k];
+                    k++;
+                }
+                name[k] = '\0';
+                *value = sym[j].st_value;
+                found = k > 0;
+                break;
+            }
+        }
+    }
+    munmap(map, len);
+    return found;
+}
+
+/* Symbol and offset of an address, from the dynamic symbols (dladdr), else
+ * from the object's .symtab.  obj (may be NULL) gets the object's path. */
+static bool symbolize(const void *addr, char *sym, size_t cap, size_t *off, const char **obj)
+{
+    Dl_info di;
+    void *extra = NULL;
+    if (!dladdr1(addr, &di, &extra, RTLD_DL_LINKMAP)) return false;
+    if (obj) *obj = di.dli_fname;
+    if (di.dli_sname && di.dli_saddr) {
+        oh_format(sym, cap, "%s", di.dli_sname);
+        *off = (size_t)((uintptr_t)addr - (uintptr_t)di.dli_saddr);
+        return true;
+    }
+    const struct link_map *lm = extra;
+    if (!lm) return false;
+    const char *path = lm->l_name && *lm->l_name ? lm->l_name : "/proc/self/exe";
+    uintptr_t value = 0;
+    if (!symtab_name(path, (uintptr_t)addr - lm->l_addr, sym, cap, &value)) return false;
+    *off = (size_t)((uintptr_t)addr - lm->l_addr - value);
+    return true;
+}
+
 /* "func+0x1a (/path/obj)" for a code address; ret: a return address (look
  * up the call instruction before it). */
 static void describe_pc(char *buf, size_t cap, const void *pc, bool ret)
 {
     Dl_info di;
     const void *look = ret ? (const void *)((uintptr_t)pc - 1) : pc;
+    char sym[256];
+    size_t off = 0;
+    const char *obj = NULL;
+    if (symbolize(look, sym, sizeof sym, &off, &obj) && obj) {
+        oh_format(buf, cap, "%s+0x%zx (%s)", sym, off + (ret ? 1 : 0), obj);
+        return;
+    }
     if (dladdr(look, &di) && di.dli_fname) {
-        if (di.dli_sname && di.dli_saddr)
-            oh_format(buf, cap, "%s+0x%zx (%s)", di.dli_sname, (size_t)((uintptr_t)pc - (uintptr_t)di.dli_saddr),
-                      di.dli_fname);
-        else
-            oh_format(buf, cap, "%p (%s+0x%zx)", pc, di.dli_fname,
-                      (size_t)((uintptr_t)pc - (uintptr_t)di.dli_fbase));
+        oh_format(buf, cap, "%p (%s+0x%zx)", pc, di.dli_fname, (size_t)((uintptr_t)pc - (uintptr_t)di.dli_fbase));
         return;
     }
     oh_format(buf, cap, "%p", pc);
@@ -645,12 +727,11 @@ static void report_global(struct scan *sc, const struct dl_phdr_info *info, cons
     sc->reported++;
     COUNT(n_globals, 1);
     const char *obj = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : program_invocation_name;
-    char sym[256];
-    Dl_info di;
-    if (dladdr(w, &di) && di.dli_sname && di.dli_saddr) {
-        size_t off = (size_t)((uintptr_t)w - (uintptr_t)di.dli_saddr);
-        if (off) oh_format(sym, sizeof sym, "%s+%zu", di.dli_sname, off);
-        else oh_format(sym, sizeof sym, "%s", di.dli_sname);
+    char sym[256], name[224];
+    size_t off = 0;
+    if (symbolize(w, name, sizeof name, &off, NULL)) {
+        if (off) oh_format(sym, sizeof sym, "%s+%zu", name, off);
+        else oh_format(sym, sizeof sym, "%s", name);
     } else {
         oh_format(sym, sizeof sym, "at %p (unnamed, offset 0x%zx)", (const void *)w,
                   (size_t)((uintptr_t)w - info->dlpi_addr));
