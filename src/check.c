@@ -1042,15 +1042,21 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
             const struct rec *r = recs_of(s);
             for (uint32_t i = 0; i < ck.sl[s].nrec && i < ck.rec_cap; i++) VG_FREE(t, base + r[i].off);
             VG_NOACCESS(base, bytes);
-        } else if (protect && oh_os_protect(base, bytes, false) == 0) {
-            /* The whole run, not just its used part: runs are handed out
-             * in address order, so neighbouring protected runs share one
-             * kernel mapping instead of splitting it at every scope end. */
-            ck.sl[s].prot = bytes;
-            COUNT(n_protected, 1);
         } else if (protect) {
-            COUNT(n_protect_failed, 1);
-            memset(base, POISON, used);
+            /* The block heads are poisoned too: that is what a stale
+             * pointer reads once the run has left the quarantine. */
+            poison_heads(s, base);
+            if (oh_os_protect(base, bytes, false) == 0) {
+                /* The whole run, not just its used part: runs are handed
+                 * out in address order, so neighbouring protected runs
+                 * share one kernel mapping instead of splitting it at
+                 * every scope end. */
+                ck.sl[s].prot = bytes;
+                COUNT(n_protected, 1);
+            } else {
+                COUNT(n_protect_failed, 1);
+                memset(base, POISON, used);
+            }
         } else {
             poison_heads(s, base);
             COUNT(n_sampled_out, 1);
@@ -1124,36 +1130,51 @@ void oh_check_init(void)
 /* ---- counters ------------------------------------------------------------ */
 
 #define CHECK_FIELDS(X)                                                                            \
-    X(blocks_recorded, n_recorded) X(blocks_without_backtrace, n_unrecorded)                       \
-        X(backtraces_distinct, n_stacks) X(runs_quarantined, n_retired_runs)                         \
-                X(runs_protected, n_protected) X(runs_not_protected, n_sampled_out)                        \
-            X(runs_released, n_evicted) X(quarantine_peak_bytes, n_qpeak)                           \
-                X(globals_reported, n_globals) X(reports_suppressed, n_suppressed)                  \
-                    X(faults_reported, n_faults) X(protect_failed, n_protect_failed)                \
-                        X(global_scans, n_scans) X(global_bytes_scanned, n_scanned) X(unwinds, n_unwinds)                    \
-                            X(backtraces_reused, n_memo_hits)
+    X(check_blocks_recorded, n_recorded)                                                           \
+    X(check_blocks_without_backtrace, n_unrecorded)                                                \
+    X(check_backtraces_distinct, n_stacks)                                                         \
+    X(check_backtraces_reused, n_memo_hits)                                                        \
+    X(check_unwinds, n_unwinds)                                                                    \
+    X(check_runs_quarantined, n_retired_runs)                                                      \
+    X(check_runs_protected, n_protected)                                                           \
+    X(check_runs_not_protected, n_sampled_out)                                                     \
+    X(check_protect_failed, n_protect_failed)                                                      \
+    X(check_runs_released, n_evicted)                                                              \
+    X(check_quarantine_peak_bytes, n_qpeak)                                                        \
+    X(check_global_scans, n_scans)                                                                 \
+    X(check_global_bytes_scanned, n_scanned)                                                       \
+    X(check_globals_reported, n_globals)                                                           \
+    X(check_reports_suppressed, n_suppressed)                                                      \
+    X(check_faults_reported, n_faults)
+
+#define LOADC(c) (unsigned long long)atomic_load_explicit(&(c), memory_order_relaxed)
+
+size_t oh_check_fields(char *buf, size_t cap, int json)
+{
+    size_t n = 0;
+    if (!oh_check_on || cap == 0) return 0;
+    buf[0] = '\0';
+    COUNT(n_recorded, me.recorded); /* the calling thread's, not yet added */
+    COUNT(n_memo_hits, me.memo_hits);
+    me.recorded = me.memo_hits = 0;
+#define J(name, c) n += oh_format(buf + n, cap - n, ",\"%s\":%llu", #name, LOADC(c));
+#define T(name, c) n += oh_format(buf + n, cap - n, "  %-30s %llu\n", #name, LOADC(c));
+    if (json) {
+        CHECK_FIELDS(J)
+    } else {
+        CHECK_FIELDS(T)
+    }
+#undef J
+#undef T
+    return n;
+}
 
 int oh_check_report(int fd, int json)
 {
     if (!oh_check_on) return 0;
     char buf[2048];
-    size_t n = 0;
-#define LOADC(c) (unsigned long long)atomic_load_explicit(&(c), memory_order_relaxed)
-    if (json) {
-        const char *sep = "";
-        n += oh_format(buf + n, sizeof buf - n, "{\"liboffheap_check\":{");
-#define J(name, c)                                                                                 \
-    n += oh_format(buf + n, sizeof buf - n, "%s\"%s\":%llu", sep, #name, LOADC(c));                \
-    sep = ",";
-        CHECK_FIELDS(J)
-#undef J
-        n += oh_format(buf + n, sizeof buf - n, "}}\n");
-    } else {
-        n += oh_format(buf + n, sizeof buf - n, "liboffheap check mode:\n");
-#define T(name, c) n += oh_format(buf + n, sizeof buf - n, "  %-25s %llu\n", #name, LOADC(c));
-        CHECK_FIELDS(T)
-#undef T
-    }
-#undef LOADC
+    size_t n = oh_format(buf, sizeof buf, json ? "{\"liboffheap_check\":{\"check\":1" : "liboffheap check mode:\n");
+    n += oh_check_fields(buf + n, sizeof buf - n, json);
+    if (json) n += oh_format(buf + n, sizeof buf - n, "}}\n");
     return oh_write_all(fd, buf, n);
 }

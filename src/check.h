@@ -27,6 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 struct oh_thread;
 
 extern bool oh_check_on;
@@ -43,8 +46,14 @@ void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra);
  * the slab supply (now or later).  Returns the bytes retired. */
 size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *site);
 
-/* Print the check-mode counters to fd (write(2) only; nothing when check
- * mode is off).  0 or errno.  For the OFFHEAP_STATS report. */
+/* The check-mode counters (nothing when check mode is off), write(2) only:
+ * oh_check_report prints them to fd as their own block of text or one JSON
+ * object on its own line (0 or errno); oh_check_fields formats them into
+ * buf for splicing into another report: json ",\"check_x\":N" pairs, or
+ * text lines "  check_x   N\n".  Returns the length written. */
 int oh_check_report(int fd, int json);
+size_t oh_check_fields(char *buf, size_t cap, int json);
+
+#pragma GCC visibility pop
 
 #endif
