@@ -7,7 +7,8 @@
  * pthread_create (and a thread that outlives the scope), strerror of an
  * unusual errno, setenv/tzset/localtime/strftime, setlocale, atexit (past
  * glibc's static slots), dlopen of a library with dynamic TLS, getpwuid,
- * getaddrinfo on localhost, regcomp, opendir, iconv_open, qsort.  Then it
+ * getaddrinfo on localhost, regcomp, opendir, iconv_open, qsort, popen,
+ * system, posix_spawn.  Then it
  * ends the scope and runs 1000 scopes that overwrite released memory while
  * it keeps using every facility.  libc's helpers whose results belong to
  * the caller (strdup, strndup, asprintf, vasprintf, getline, getdelim,
@@ -33,11 +34,14 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <regex.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <wchar.h>
 
+extern char **environ;
 static const char *tmpdir;
 static char path_keep[PATH_MAX], path_tmp[PATH_MAX];
 static FILE *keep;
@@ -208,6 +212,24 @@ static void use_thread(int i)
     CHECK(v == (int)strlen("thread ") + snprintf(NULL, 0, "%d", i));
 }
 
+/* Child processes from inside a scope: popen, system, posix_spawn. */
+static void use_processes(int i)
+{
+    FILE *p = popen("echo popen-ok", "r");
+    CHECK(p && !offheap_owns(p));
+    if (p) {
+        char buf[64] = "";
+        CHECK(fgets(buf, sizeof buf, p) && !strcmp(buf, "popen-ok\n"));
+        CHECK(pclose(p) == 0);
+    }
+    if (i % 3 == 0) CHECK(system("exit 3") == 3 << 8);
+    pid_t pid;
+    char *args[] = {"true", NULL};
+    CHECK(posix_spawnp(&pid, "true", NULL, NULL, args, environ) == 0);
+    int st = -1;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void use_dir(void)
 {
     DIR *d = opendir(tmpdir);
@@ -351,6 +373,7 @@ int main(int argc, char **argv)
     check_iconv();
     use_qsort();
     use_dir();
+    use_processes(0);
     transients();
     offheap_stats s1 = ph_stats();
     CHECKF(s1.routed_by_caller > s0.routed_by_caller, "no allocation was routed to the heap by caller (%llu)",
@@ -363,7 +386,7 @@ int main(int argc, char **argv)
         overwrite(i);
         switch (i % 12) {
         case 0: use_stdio(i); break;
-        case 1: if (i % 60 == 1) use_thread(i); break;
+        case 1: if (i % 60 == 1) use_thread(i); else if (i % 60 == 13) use_processes(i); break;
         case 2: check_strerror(); break;
         case 3: check_tm(); break;
         case 4: check_locale(); break;
@@ -391,6 +414,7 @@ int main(int argc, char **argv)
     check_iconv();
     use_stdio(1000);
     use_thread(1000);
+    use_processes(3);
     struct addrinfo *a;
     int n_ai = 0;
     for (a = kept_ai; a; a = a->ai_next) n_ai += a->ai_addr != NULL;

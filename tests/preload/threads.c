@@ -128,6 +128,18 @@ static void *exit_in_scope(void *arg)
     return NULL; /* scopes left open */
 }
 
+/* ---- cancellation inside a scope ---- */
+static void *cancel_me(void *arg)
+{
+    pthread_barrier_t *b = arg;
+    offheap_scope_begin();
+    for (int i = 0; i < 40; i++) memset(malloc(100000), 1, 100000);
+    memset(malloc(3 * MiB), 2, 3 * MiB);
+    pthread_barrier_wait(b);
+    for (;;) pause(); /* a cancellation point */
+    return NULL;
+}
+
 int main(void)
 {
     ph_require_preload();
@@ -173,8 +185,24 @@ int main(void)
                (unsigned long long)before.slabs_in_use, (unsigned long long)after.slabs_in_use);
         CHECK(after.threads >= before.threads + 1);
     }
+    {
+        offheap_stats before = ph_stats();
+        pthread_barrier_t b;
+        pthread_barrier_init(&b, NULL, 2);
+        pthread_t c;
+        REQUIRE(pthread_create(&c, NULL, cancel_me, &b) == 0);
+        pthread_barrier_wait(&b);
+        CHECK(pthread_cancel(c) == 0);
+        void *ret = NULL;
+        pthread_join(c, &ret);
+        CHECK(ret == PTHREAD_CANCELED);
+        offheap_stats after = ph_stats();
+        CHECKF(check_mode || after.slabs_in_use == before.slabs_in_use,
+               "cancelled in a scope: slabs in use %llu before the thread, %llu after",
+               (unsigned long long)before.slabs_in_use, (unsigned long long)after.slabs_in_use);
+    }
     offheap_stats s2 = ph_stats();
-    CHECK(s2.threads >= s0.threads + NT + 5);
+    CHECK(s2.threads >= s0.threads + NT + 6);
     CHECK(s2.scopes >= s0.scopes + NT * 300);
     /* The pool still serves after all that. */
     offheap_scope_begin();
