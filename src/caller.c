@@ -8,33 +8,63 @@
  * belong to the caller (strdup, asprintf, getline, realpath, ...) are
  * interposed in preload/libc_transients.c and allocate as the program.
  *
- * The ranges are the executable segments of those objects, found once with
- * dl_iterate_phdr (which does not allocate); OFFHEAP_EXCLUDE adds the
- * objects whose file name contains one of its ':' or ',' separated words.
- * The check is a short loop over at most OH_MAX_RANGES pairs, run only for
- * allocations inside scopes.
+ * libstdc++ is treated the same way (its locale implementations and
+ * facets, numpunct caches, exception objects and iostream state are
+ * runtime state), except for the members of std::string, std::stringbuf
+ * and the string streams that it exports: their allocations hold the
+ * program's strings and stay scoped.  Those members are found once by
+ * walking libstdc++'s dynamic symbol table.
+ *
+ * The ranges are the executable segments of those objects, found with
+ * dl_iterate_phdr (which does not allocate) at pool creation and after each
+ * dlopen; OFFHEAP_EXCLUDE adds the objects whose file name contains one of
+ * its ':' or ',' separated words.  The fast path compares the caller with
+ * three ranges (libc, ld.so, libstdc++); everything else is the slow path.
  */
 #include "scope.h"
 
 #include "log.h"
 
 #include <link.h>
+#include <pthread.h>
 #include <string.h>
 
 #define OH_MAX_RANGES 32
+#define OH_MAX_CARVE 4096
 
-/* The first two ranges found (libc's and ld.so's code, in practice) are
- * checked inline by the fast path; any further ones only when
- * oh_rt_extra says there are some. */
-struct oh_range oh_rt[2];
+struct oh_range oh_rt[3];
 unsigned oh_rt_extra;
 static struct oh_range extra[OH_MAX_RANGES];
+static struct oh_range carve[OH_MAX_CARVE]; /* sorted, within oh_rt[2] */
+static unsigned ncarve;
+static pthread_mutex_t rescan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool in_range(const struct oh_range *r, uintptr_t a)
+{
+    return a - __atomic_load_n(&r->lo, __ATOMIC_RELAXED) < __atomic_load_n(&r->len, __ATOMIC_ACQUIRE);
+}
+
+static bool in_carve(uintptr_t a)
+{
+    unsigned lo = 0, hi = __atomic_load_n(&ncarve, __ATOMIC_ACQUIRE);
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (a < carve[mid].lo) hi = mid;
+        else if (a - carve[mid].lo < carve[mid].len) return true;
+        else lo = mid + 1;
+    }
+    return false;
+}
 
 bool oh_caller_excluded(const void *ra)
 {
-    if (oh_caller_runtime(ra)) return true;
-    for (unsigned i = 0; i < oh_rt_extra; i++) {
-        if ((uintptr_t)ra - extra[i].lo < extra[i].len) return true;
+    uintptr_t a = (uintptr_t)ra;
+    if (in_range(&oh_rt[0], a) || in_range(&oh_rt[1], a)) return true;
+    if (in_range(&oh_rt[2], a)) return !in_carve(a);
+    /* Append-only: entries below the published count never change. */
+    unsigned n = __atomic_load_n(&oh_rt_extra, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++) {
+        if (a - extra[i].lo < extra[i].len) return true;
     }
     return false;
 }
@@ -63,11 +93,122 @@ static bool matches_list(const char *name, const char *list)
     return false;
 }
 
-static bool is_runtime(const char *name)
+enum kind { K_NONE, K_LIBC, K_LDSO, K_CXX, K_EXCLUDED };
+
+static enum kind kind_of(const char *name, const char *exclude)
 {
-    return !strncmp(name, "libc.so", 7) || !strncmp(name, "ld-linux", 8) || !strncmp(name, "ld64.so", 7) ||
-           !strncmp(name, "ld-musl", 7) || !strncmp(name, "libpthread.so", 13) ||
-           !strncmp(name, "libdl.so", 8) || !strncmp(name, "librt.so", 8);
+    if (!strncmp(name, "libc.so", 7) || !strncmp(name, "libpthread.so", 13) || !strncmp(name, "libdl.so", 8) ||
+        !strncmp(name, "librt.so", 8))
+        return K_LIBC;
+    if (!strncmp(name, "ld-linux", 8) || !strncmp(name, "ld64.so", 7) || !strncmp(name, "ld-musl", 7))
+        return K_LDSO;
+    if (!strncmp(name, "libstdc++.so", 12)) return K_CXX;
+    return matches_list(name, exclude) ? K_EXCLUDED : K_NONE;
+}
+
+/* Exported string members of libstdc++ (both ABIs, char and wchar_t). */
+static bool is_string_member(const char *sym)
+{
+    static const char *const prefixes[] = {
+        "_ZNSt7__cxx1112basic_string",  "_ZNKSt7__cxx1112basic_string", "_ZNSt7__cxx1115basic_stringbuf",
+        "_ZNKSt7__cxx1115basic_stringbuf", "_ZNSt7__cxx1118basic_stringstream", "_ZNSt7__cxx1119basic_ostringstream",
+        "_ZNSt7__cxx1119basic_istringstream", "_ZNSs", "_ZNKSs", "_ZNSbIw", "_ZNKSbIw", "_ZNSt15basic_stringbuf",
+        "_ZNKSt15basic_stringbuf", "_ZNSt18basic_stringstream", "_ZNSt19basic_ostringstream",
+        "_ZNSt19basic_istringstream", "_ZSt7getline", "_ZStrs",
+    };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        if (!strncmp(sym, prefixes[i], strlen(prefixes[i]))) return true;
+    }
+    return false;
+}
+
+/* The dynamic section's pointers are relocated by glibc's ld.so on most
+ * targets, but not everywhere: accept both. */
+static uintptr_t dyn_ptr(const struct dl_phdr_info *info, uintptr_t v)
+{
+    return v < info->dlpi_addr ? v + info->dlpi_addr : v;
+}
+
+/* Symbols in a GNU hash table: one past the highest index of any chain. */
+static uint32_t gnu_hash_count(const uint32_t *h)
+{
+    uint32_t nbuckets = h[0], symoffset = h[1], bloom = h[2];
+    const uint32_t *buckets = h + 4 + bloom * (sizeof(ElfW(Addr)) / 4);
+    const uint32_t *chain = buckets + nbuckets;
+    uint32_t last = 0;
+    for (uint32_t b = 0; b < nbuckets; b++) {
+        if (buckets[b] > last) last = buckets[b];
+    }
+    if (last < symoffset) return symoffset;
+    while (!(chain[last - symoffset] & 1u)) last++;
+    return last + 1;
+}
+
+static void carve_add(uintptr_t lo, uintptr_t len)
+{
+    if (ncarve == OH_MAX_CARVE) return;
+    unsigned i = ncarve;
+    while (i > 0 && carve[i - 1].lo > lo) {
+        carve[i] = carve[i - 1];
+        i--;
+    }
+    carve[i].lo = lo;
+    carve[i].len = len;
+    ncarve++;
+}
+
+static void find_string_members(const struct dl_phdr_info *info)
+{
+    const ElfW(Dyn) *dyn = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+            dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    }
+    if (!dyn) return;
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    const uint32_t *gnu_hash = NULL;
+    for (; dyn->d_tag != DT_NULL; dyn++) {
+        if (dyn->d_tag == DT_SYMTAB) symtab = (const ElfW(Sym) *)dyn_ptr(info, dyn->d_un.d_ptr);
+        else if (dyn->d_tag == DT_STRTAB) strtab = (const char *)dyn_ptr(info, dyn->d_un.d_ptr);
+        else if (dyn->d_tag == DT_GNU_HASH) gnu_hash = (const uint32_t *)dyn_ptr(info, dyn->d_un.d_ptr);
+    }
+    if (!symtab || !strtab || !gnu_hash) return;
+    uint32_t n = gnu_hash_count(gnu_hash);
+    for (uint32_t i = 0; i < n; i++) {
+        const ElfW(Sym) *sym = &symtab[i];
+        if (ELF64_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF || !sym->st_size) continue;
+        if (is_string_member(strtab + sym->st_name)) carve_add(info->dlpi_addr + sym->st_value, sym->st_size);
+    }
+    /* Merge neighbours split only by alignment padding. */
+    unsigned out = 0;
+    for (unsigned i = 0; i < ncarve; i++) {
+        if (out && carve[i].lo <= carve[out - 1].lo + carve[out - 1].len + 16) {
+            uintptr_t end = carve[i].lo + carve[i].len;
+            if (end > carve[out - 1].lo + carve[out - 1].len) carve[out - 1].len = end - carve[out - 1].lo;
+        } else {
+            carve[out++] = carve[i];
+        }
+    }
+    __atomic_store_n(&ncarve, out, __ATOMIC_RELEASE);
+}
+
+static bool known(struct oh_range r)
+{
+    for (int i = 0; i < 3; i++) {
+        if (oh_rt[i].len && oh_rt[i].lo == r.lo) return true;
+    }
+    for (unsigned i = 0; i < oh_rt_extra; i++) {
+        if (extra[i].lo == r.lo) return true;
+    }
+    return false;
+}
+
+static void set_fixed(struct oh_range *slot, struct oh_range r)
+{
+    /* Readers may be looking: publish lo before len. */
+    __atomic_store_n(&slot->lo, r.lo, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->len, r.len, __ATOMIC_RELEASE);
 }
 
 static int add_object(struct dl_phdr_info *info, size_t size, void *data)
@@ -75,22 +216,38 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *data)
     (void)size;
     const char *exclude = data;
     const char *name = base_name(info->dlpi_name ? info->dlpi_name : "");
-    if (!*name || !(is_runtime(name) || matches_list(name, exclude))) return 0;
+    enum kind k = *name ? kind_of(name, exclude) : K_NONE;
+    if (k == K_NONE) return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
         struct oh_range r = {info->dlpi_addr + ph->p_vaddr, ph->p_memsz};
-        if (!oh_rt[0].len) oh_rt[0] = r;
-        else if (!oh_rt[1].len) oh_rt[1] = r;
-        else if (oh_rt_extra < OH_MAX_RANGES) extra[oh_rt_extra++] = r;
-        else oh_log("more than %d excluded code segments; %s is not excluded", OH_MAX_RANGES + 2, name);
+        if (known(r)) continue;
+        int fixed = k == K_LIBC ? 0 : k == K_LDSO ? 1 : k == K_CXX ? 2 : -1;
+        if (fixed >= 0 && !oh_rt[fixed].len) {
+            if (k == K_CXX) find_string_members(info);
+            set_fixed(&oh_rt[fixed], r);
+        } else if (oh_rt_extra < OH_MAX_RANGES) {
+            extra[oh_rt_extra] = r;
+            __atomic_store_n(&oh_rt_extra, oh_rt_extra + 1, __ATOMIC_RELEASE);
+        } else {
+            oh_log("more than %d excluded code segments; %s is not excluded", OH_MAX_RANGES + 3, name);
+        }
     }
     return 0;
 }
 
 void oh_caller_init(const char *exclude)
 {
-    memset(oh_rt, 0, sizeof oh_rt);
-    oh_rt_extra = 0;
+    pthread_mutex_lock(&rescan_lock);
     dl_iterate_phdr(add_object, (void *)(uintptr_t)exclude);
+    pthread_mutex_unlock(&rescan_lock);
+}
+
+/* After a dlopen: the runtime objects (libstdc++ loaded by a plugin) and
+ * the OFFHEAP_EXCLUDE ones among the new objects.  Unloaded objects keep
+ * their (now unused) ranges: harmless, and the tables stay append-only. */
+void oh_caller_rescan(const char *exclude)
+{
+    oh_caller_init(exclude);
 }

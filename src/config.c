@@ -226,6 +226,17 @@ static const struct {
     {"OFFHEAP_FAULT_FALLBACK", set_fault_fallback, "0"},
 };
 
+/* The value as it can be shown on one line: control characters become
+ * '?', and long values are cut. */
+static const char *printable(const char *v, char *buf, size_t cap)
+{
+    size_t i = 0;
+    for (; v[i] && i + 4 < cap; i++) buf[i] = (v[i] >= 0x20 && v[i] != 0x7f) ? v[i] : '?';
+    if (v[i]) buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
+    buf[i] = '\0';
+    return buf;
+}
+
 static void apply(const char *entry)
 {
     const char *eq = strchr(entry, '=');
@@ -234,7 +245,10 @@ static void apply(const char *entry)
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         if (strlen(vars[i].name) == len && !strncmp(entry, vars[i].name, len)) {
             const char *why = vars[i].set(eq + 1);
-            if (why) oh_log("%s='%s' is %s; using the default %s", vars[i].name, eq + 1, why, vars[i].def);
+            char shown[80];
+            if (why)
+                oh_log("%s='%s' is %s; using the default %s", vars[i].name, printable(eq + 1, shown, sizeof shown),
+                       why, vars[i].def);
             return;
         }
     }

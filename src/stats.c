@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <string.h>
@@ -126,13 +128,37 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+static dev_t stats_dev;
+static ino_t stats_ino;
+
 void oh_stats_keep_fd(void)
 {
     /* Programs may close stderr in their own exit handlers (coreutils
-     * do), which run before ours: report on a private copy. */
+     * do), which run before ours: report on a private copy, high enough
+     * that programs which open or dup2 onto small numbers leave it alone,
+     * and remember which file it is. */
     if (oh_cfg.stats == OH_STATS_OFF && !oh_cfg.stats_signal) return;
-    int fd = fcntl(oh_cfg.stats_fd, F_DUPFD_CLOEXEC, 3);
-    if (fd >= 0) oh_cfg.stats_fd = fd;
+    struct rlimit rl;
+    int floor = 900;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= (rlim_t)floor + 64)
+        floor = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 64 : 3;
+    int fd = fcntl(oh_cfg.stats_fd, F_DUPFD_CLOEXEC, floor);
+    if (fd < 0) fd = fcntl(oh_cfg.stats_fd, F_DUPFD_CLOEXEC, 3);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        oh_cfg.stats_fd = fd;
+        stats_dev = st.st_dev;
+        stats_ino = st.st_ino;
+    }
+}
+
+/* Still the file we kept at start?  Otherwise the program reused the
+ * number: say nothing rather than write into its file. */
+static bool stats_fd_ok(void)
+{
+    struct stat st;
+    if (fstat(oh_cfg.stats_fd, &st) != 0) return false;
+    return !stats_ino || (st.st_dev == stats_dev && st.st_ino == stats_ino);
 }
 
 void oh_stats_install_signal(void)
@@ -149,5 +175,6 @@ void oh_stats_install_signal(void)
 
 void oh_stats_at_exit(void)
 {
-    if (oh_cfg.stats != OH_STATS_OFF) offheap_stats_print(oh_cfg.stats_fd, oh_cfg.stats == OH_STATS_JSON);
+    if (oh_cfg.stats != OH_STATS_OFF && stats_fd_ok())
+        offheap_stats_print(oh_cfg.stats_fd, oh_cfg.stats == OH_STATS_JSON);
 }
