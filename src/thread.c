@@ -10,6 +10,7 @@
 
 #include "scope.h"
 #include "slabs.h"
+#include "log.h"
 #include "tid.h"
 
 #include <pthread.h>
@@ -27,6 +28,7 @@ static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static int key_err = -1;
 static _Atomic uint64_t threads_seen; /* threads ever registered */
+static _Atomic uint64_t unregistered;  /* scopes refused to threads without an index */
 
 #define FOR_EACH_COUNTER(X)                                                                        \
     X(scopes) X(blocks) X(bytes) X(released) X(frees_ignored) X(realloc_in_place)                  \
@@ -70,7 +72,14 @@ bool oh_thread_register(struct oh_thread *t)
     if (t->registered) return true;
     (void)pthread_once(&key_once, make_key);
     uint32_t id = oh_tid();
-    if (id == 0 || key_err != 0) return false;
+    if (id == 0 || key_err != 0) {
+        /* Counted globally: this thread has no registry entry. */
+        if (atomic_fetch_add(&unregistered, 1) == 0)
+            oh_log("more than %u threads use scopes at once (or no thread key is left): the scopes of the "
+                   "extra threads run on the heap; counted in offheap_stats.exhausted",
+                   OH_MAX_THREADS - 1);
+        return false;
+    }
     t->id = id;
     atomic_fetch_add_explicit(&threads_seen, 1, memory_order_relaxed);
     memset(&t->st, 0, sizeof t->st);
@@ -94,6 +103,7 @@ void oh_thread_update_route(struct oh_thread *t)
 void oh_thread_sum(struct oh_counters *out)
 {
     memset(out, 0, sizeof *out);
+    atomic_store_explicit(&out->exhausted, atomic_load(&unregistered), memory_order_relaxed);
     pthread_mutex_lock(&reg_lock);
     add_counters(out, &dead);
     for (struct oh_thread *t = reg_head; t; t = t->reg_next) add_counters(out, &t->st);
@@ -104,6 +114,7 @@ bool oh_thread_sum_try(struct oh_counters *out)
 {
     if (pthread_mutex_trylock(&reg_lock) != 0) return false;
     memset(out, 0, sizeof *out);
+    atomic_store_explicit(&out->exhausted, atomic_load(&unregistered), memory_order_relaxed);
     add_counters(out, &dead);
     for (struct oh_thread *t = reg_head; t; t = t->reg_next) add_counters(out, &t->st);
     pthread_mutex_unlock(&reg_lock);

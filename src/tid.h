@@ -14,7 +14,7 @@
 /* Internal: never exported, and reached without the GOT. */
 #pragma GCC visibility push(hidden)
 
-#define OH_MAX_THREADS 1024u
+#define OH_MAX_THREADS 4096u
 
 extern __thread uint32_t oh_tid_cached;
 
