@@ -1028,7 +1028,7 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
     uint64_t t2 = now_ns();
     bool protect = !ck.valgrind && t2 >= me.prot_next;
     size_t total = 0, page = oh_os_page_size();
-    uint32_t s = head;
+    uint32_t s = head, back = OH_SLAB_NONE; /* runs going straight back */
     while (s != stop && s != OH_SLAB_NONE) {
         uint32_t next = oh_proc.meta[s].next;
         size_t bytes = run_bytes(s);
@@ -1058,8 +1058,20 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
                 memset(base, POISON, used);
             }
         } else {
+            /* Not protected: poisoned heads, and straight back to the
+             * supply (keeping it out of reuse would catch nothing and
+             * would cost cache misses: the next scope reuses it warm). */
             poison_heads(s, base);
             COUNT(n_sampled_out, 1);
+            for (uint32_t i = s; i < s + oh_proc.meta[s].run; i++)
+                atomic_store_explicit(&ck.sl[i].dying, 0, memory_order_release);
+            ck.sl[s].nrec = 0;
+            ck.sl[s].stamp = 0;
+            oh_proc.meta[s].next = back;
+            back = s;
+            total += bytes;
+            s = next;
+            continue;
         }
         oh_proc.meta[s].next = OH_SLAB_NONE;
         quarantine_put(s, bytes);
@@ -1067,6 +1079,7 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
         total += bytes;
         s = next;
     }
+    if (back != OH_SLAB_NONE) (void)oh_slabs_release_chain(&oh_proc, back, OH_SLAB_NONE);
     uint64_t cost = (now_ns() - t2) * PROTECT_SPACING;
     me.prot_next = protect ? t2 + cost + cost / PROTECT_SPACING : me.prot_next + cost;
     me.busy = was_busy;
