@@ -160,8 +160,8 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int seconds = argc > 1 ? atoi(argv[1]) : 8;
-    /* 8 MiB of 256 KiB slabs: four threads reach the cap now and then. */
-    if (offheap_pool_create(&pool, &(offheap_pool_config){.pool_size = 8 << 20, .slab_size = 256 << 10}) != 0) {
+    /* 12 MiB of 256 KiB slabs: four threads reach the cap now and then. */
+    if (offheap_pool_create(&pool, &(offheap_pool_config){.pool_size = 12 << 20, .slab_size = 256 << 10}) != 0) {
         fprintf(stderr, "stress_pool: create failed\n");
         return 1;
     }
