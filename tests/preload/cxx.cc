@@ -92,12 +92,45 @@ static void new_forms(bool in_scope)
     ::operator delete(s, 333);
 }
 
+static void huge_and_zero(bool in_scope)
+{
+    void *z1 = ::operator new(0), *z2 = ::operator new(0);
+    CHECK(z1 && z2 && z1 != z2);
+    CHECK(offheap_owns(z1) == (in_scope ? 1 : 0));
+    ::operator delete(z1);
+    ::operator delete(z2, std::size_t(0));
+    char *za = new char[0];
+    CHECK(za != nullptr);
+    delete[] za;
+    for (std::size_t n : {SIZE_MAX, SIZE_MAX - 8, (std::size_t)PTRDIFF_MAX + 1, (std::size_t)1 << 50}) {
+        bool thrown = false;
+        try {
+            void *p = ::operator new(n);
+            (void)p;
+        } catch (const std::bad_alloc &) {
+            thrown = true;
+        }
+        CHECK(thrown);
+        CHECK(::operator new(n, std::nothrow) == nullptr);
+        CHECK(::operator new[](n, std::align_val_t(64), std::nothrow) == nullptr);
+        thrown = false;
+        try {
+            void *p = ::operator new[](n, std::align_val_t(4096));
+            (void)p;
+        } catch (const std::bad_alloc &) {
+            thrown = true;
+        }
+        CHECK(thrown);
+    }
+}
+
 static int basic()
 {
     offheap_scope_begin();
     // The process's first exception, thrown inside a scope.
     CHECK(throw_and_catch(1) == 6);
     new_forms(true);
+    huge_and_zero(true);
     {
     std::vector<std::string> v;
     std::map<int, std::string> m;
@@ -120,6 +153,7 @@ static int basic()
     for (int i = 0; i < 100; i++) CHECK(throw_and_catch(i) > 0);
 
     new_forms(false);
+    huge_and_zero(false);
     std::vector<int> heap(1000, 3);
     CHECK(!offheap_owns(heap.data()));
     return 0;
