@@ -88,7 +88,7 @@ __attribute__((noinline, cold)) static void *arena_fail(int err)
 __attribute__((noinline, cold)) static void arena_check(const offheap_arena *arena, const char *fn)
 {
     if (arena->magic != ARENA_MAGIC)
-        oh_fatal("%s(%p): not a live arena (destroyed twice or never created)", fn,
+        oh_fatal("%s(%p): not a live arena (never created, or already destroyed)", fn,
                  (const void *)arena);
 }
 
@@ -124,6 +124,6 @@ void offheap_arena_destroy(offheap_arena *arena)
     if (arena == NULL) return;
     arena_check(arena, "offheap_arena_destroy");
     size_t map_size = arena->map_size;
-    arena->magic = 0; /* a second destroy of a still-mapped header is caught */
+    arena->magic = 0; /* if the address is mapped again, a stale handle is not taken for an arena */
     oh_os_unreserve(arena, map_size); /* preserves errno */
 }
