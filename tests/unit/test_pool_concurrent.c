@@ -244,7 +244,8 @@ static void cap_run(size_t block)
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
         got += c[i].got;
-        cr_expect_eq(c[i].last_errno, ENOMEM, "thread %d stopped with errno %d", i, c[i].last_errno);
+        cr_expect_eq(c[i].last_errno, ENOMEM, "thread %d stopped with errno %d", i,
+                     c[i].last_errno);
     }
     pthread_barrier_destroy(&barrier);
     /* Slab-sized blocks fill the cap exactly; smaller ones may leave at most

@@ -134,7 +134,8 @@ static void oh_cr_check(bool ok, bool fatal, const char *file, int line, const c
 #define OH_CR_ONE_(fatal, cond, ...) OH_CR_CHECK_((cond), fatal, "(" #cond ")", __VA_ARGS__)
 #define OH_CR_NOT_(fatal, cond, ...) OH_CR_CHECK_(!(cond), fatal, "!(" #cond ")", __VA_ARGS__)
 #define OH_CR_NULL_(fatal, p, ...) OH_CR_CHECK_((p) == NULL, fatal, "(" #p ") == NULL", __VA_ARGS__)
-#define OH_CR_NNULL_(fatal, p, ...) OH_CR_CHECK_((p) != NULL, fatal, "(" #p ") != NULL", __VA_ARGS__)
+#define OH_CR_NNULL_(fatal, p, ...)                                                                \
+    OH_CR_CHECK_((p) != NULL, fatal, "(" #p ") != NULL", __VA_ARGS__)
 
 /* The trailing "" guarantees the variadic part is never empty (ISO C). */
 #define cr_assert(...) OH_CR_ONE_(true, __VA_ARGS__, "")
