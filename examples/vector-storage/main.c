@@ -474,11 +474,11 @@ static int run_bench(size_t n, int rounds, bool huge)
            m.drop_ns * (double)n / 1e3);
     printf("%-28s %12.1f %14.1f\n", "search ns/vector scanned", p.search_ns / (double)n,
            m.search_ns / (double)n);
+    printf("%-28s %12.0f %14.0f\n", "page faults per insert round", p.insert_faults,
+           m.insert_faults);
     printf("pool after the last reset: %zu MiB committed (kept for reuse); "
            "offheap_pool_release() gave back %zu MiB\n",
            p.kept >> 20, p.released >> 20);
-    printf("%-28s %12.0f %14.0f\n", "page faults per insert round", p.insert_faults,
-           m.insert_faults);
     free(data);
     free(d.centroid);
     return 0;
