@@ -8,6 +8,8 @@
  *   parser-scratch --test        self-checks; exit 0 when all pass
  *   parser-scratch --bench [N]   ns per document, median of N rounds (default 15),
  *                                Arena vs malloc, for small and large documents
+ *   parser-scratch --count arena|malloc P   P untimed passes over 2000 small
+ *                                documents, for an instruction counter (callgrind)
  *
  * The lifetime is the whole point: everything the tokenizer makes for one
  * document dies together when the caller is done with the document, so the
@@ -739,15 +741,41 @@ static int run_bench(int rounds)
     return 0;
 }
 
+/* Untimed work for an instruction counter (valgrind --tool=callgrind, which
+ * keeps the program's own malloc): `passes` passes over the 2000 small
+ * documents in one mode.  Instructions per document = the difference
+ * between two pass counts / 2000 / the difference in passes. */
+static int run_count(const char *mode, int passes)
+{
+    bool arena_mode = strcmp(mode, "arena") == 0;
+    if (!arena_mode && strcmp(mode, "malloc") != 0) {
+        fprintf(stderr, "--count: mode is arena or malloc\n");
+        return 2;
+    }
+    offheap_arena *arena = NULL;
+    if (arena_mode && offheap_arena_create(&arena, ARENA_SIZE) != 0) return 1;
+    scratch s = {arena};
+    enum { N = 2000 };
+    static char *docs[N];
+    static size_t lens[N];
+    for (size_t i = 0; i < N; i++) docs[i] = gen_doc(1000 + i, 60, &lens[i]);
+    for (int p = 0; p < passes; p++) bench_pass(&s, docs, lens, N);
+    for (size_t i = 0; i < N; i++) free(docs[i]);
+    offheap_arena_destroy(arena);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--test") == 0) return run_test();
+    if (argc > 3 && strcmp(argv[1], "--count") == 0) return run_count(argv[2], atoi(argv[3]));
     if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
         int rounds = argc > 2 ? atoi(argv[2]) : 15;
         return run_bench(rounds > 0 ? rounds : 15);
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s [FILE.json | --test | --bench [ROUNDS]]\n", argv[0]);
+        printf("usage: %s [FILE.json | --test | --bench [ROUNDS] | --count arena|malloc PASSES]\n",
+               argv[0]);
         return 0;
     }
     return run_file(argc > 1 ? argv[1] : NULL);

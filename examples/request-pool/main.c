@@ -12,6 +12,8 @@
  *   request-pool --test            self-checks; exit 0 when all pass
  *   request-pool --bench [ROUNDS]  ns per request, median of ROUNDS (default 15),
  *                                  Pool vs malloc, 1 and 2 worker threads
+ *   request-pool --count pool|malloc N   N untimed requests, for an instruction
+ *                                  counter (callgrind)
  *
  * Why one Pool per worker: reset requires that no other thread allocates
  * from the pool during the call.  A worker that owns its pool can reset
@@ -500,15 +502,33 @@ static int run_bench(int rounds)
     return 0;
 }
 
+/* Untimed work for an instruction counter (valgrind --tool=callgrind, which
+ * keeps the program's own malloc): n requests on one thread in one mode. */
+static int run_count(const char *mode, long n)
+{
+    bool pool_mode = strcmp(mode, "pool") == 0;
+    if (!pool_mode && strcmp(mode, "malloc") != 0) {
+        fprintf(stderr, "--count: mode is pool or malloc\n");
+        return 2;
+    }
+    offheap_pool *pool = pool_mode ? make_pool(4u << 20, 64u << 10) : NULL;
+    volatile uint64_t h = serve(pool, 0, n > 0 ? (size_t)n : 0, 0, NULL, NULL);
+    (void)h;
+    offheap_pool_destroy(pool);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--test") == 0) return run_test();
+    if (argc > 3 && strcmp(argv[1], "--count") == 0) return run_count(argv[2], atol(argv[3]));
     if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
         int rounds = argc > 2 ? atoi(argv[2]) : 15;
         return run_bench(rounds > 0 ? rounds : 15);
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s [REQUESTS | --test | --bench [ROUNDS]]\n", argv[0]);
+        printf("usage: %s [REQUESTS | --test | --bench [ROUNDS] | --count pool|malloc N]\n",
+               argv[0]);
         return 0;
     }
     long n = argc > 1 ? atol(argv[1]) : 5;
