@@ -308,3 +308,58 @@ Test(pool_concurrent, release_while_allocating_loses_nothing, .timeout = 120)
     cr_expect_gt(rel.calls, 0);
     offheap_pool_destroy(pool);
 }
+
+/* ---- stats read beside allocation ----------------------------------------- */
+
+struct stats_reader {
+    offheap_pool *pool;
+    atomic_int stop;
+    size_t reads;
+    size_t went_down;    /* allocated lower than an earlier read (no reset ran) */
+    size_t over_cap;     /* allocated or committed above the reservation */
+    size_t too_many;     /* slabs_in_use above slab_count */
+    size_t worst;        /* largest allocated seen */
+};
+
+static void *stats_main(void *arg)
+{
+    struct stats_reader *r = arg;
+    size_t last = 0;
+    while (!atomic_load(&r->stop)) {
+        offheap_pool_stats s;
+        if (offheap_pool_stats_get(r->pool, &s) != 0) continue;
+        r->reads++;
+        if (s.allocated < last) r->went_down++;
+        if (s.allocated > s.reserved || s.committed > s.reserved) r->over_cap++;
+        if (s.slabs_in_use > s.slab_count) r->too_many++;
+        if (s.allocated > r->worst) r->worst = s.allocated;
+        last = s.allocated;
+    }
+    return NULL;
+}
+
+Test(pool_concurrent, stats_read_while_allocating, .timeout = 120)
+{
+    /* "Thread-safe; figures read while other threads allocate are each exact
+     * at some instant": without a reset the true allocated figure only
+     * grows, never passes the final total, and no figure passes the cap. */
+    offheap_pool_config cfg = {.pool_size = 256 * MiB, .slab_size = 64 * KiB};
+    offheap_pool *pool = NULL;
+    cr_assert_eq(offheap_pool_create(&pool, &cfg), 0);
+    struct stats_reader rd = {.pool = pool};
+    pthread_t rt;
+    cr_assert_eq(pthread_create(&rt, NULL, stats_main, &rd), 0);
+    run(pool, 1, false, false);
+    atomic_store(&rd.stop, 1);
+    pthread_join(rt, NULL);
+    offheap_pool_stats s;
+    cr_assert_eq(offheap_pool_stats_get(pool, &s), 0);
+    cr_expect_gt(rd.reads, 0);
+    cr_expect_eq(rd.went_down, 0, "allocated went down %zu times in %zu reads", rd.went_down,
+                 rd.reads);
+    cr_expect_eq(rd.over_cap, 0, "%zu reads above the reservation", rd.over_cap);
+    cr_expect_eq(rd.too_many, 0, "%zu reads with more slabs in use than exist", rd.too_many);
+    cr_expect_leq(rd.worst, s.allocated, "a read saw %zu, the final total is %zu", rd.worst,
+                  s.allocated);
+    offheap_pool_destroy(pool);
+}
