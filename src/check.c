@@ -326,8 +326,10 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
         e->gen = me.gen;
         e->id = id;
         e->n = m;
-        memcpy(e->off, off, m * sizeof off[0]);
-        for (uint32_t i = 0; i < m; i++) e->pc[i] = (uintptr_t)pc[i];
+        for (uint32_t i = 0; i < FRAMES; i++) {
+            e->off[i] = off[i < m ? i : 0];
+            e->pc[i] = (uintptr_t)pc[i < m ? i : 0];
+        }
     }
 #else
     (void)e, (void)valid;
@@ -339,8 +341,9 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
 static inline bool memo_hit(const struct memo *e, void *ra, uintptr_t ref)
 {
     if (e->ra != (uintptr_t)ra || e->ref != ref || e->gen != me.gen) return false;
+    /* All FRAMES slots (unused ones repeat frame 0): no loop counter. */
     uintptr_t diff = 0;
-    for (uint32_t i = 0; i < e->n; i++) diff |= *(const uintptr_t *)(ref + e->off[i]) ^ e->pc[i];
+    for (uint32_t i = 0; i < FRAMES; i++) diff |= *(const uintptr_t *)(ref + e->off[i]) ^ e->pc[i];
     if (diff) return false;
     me.memo_hits++;
     return true;
@@ -965,9 +968,10 @@ static void poison_heads(uint32_t first, char *base)
     uint32_t n = ck.sl[first].nrec < ck.rec_cap ? ck.sl[first].nrec : (uint32_t)ck.rec_cap;
     const uint64_t pat = 0x0101010101010101ull * POISON;
     for (uint32_t i = 0; i < n; i++) {
-        /* Blocks are 16-byte aligned with at least 8 usable bytes. */
+        /* Blocks are 16-byte aligned; a large aligned block may have
+         * no usable byte at all (it ends its run). */
         uint64_t *p = (uint64_t *)(void *)(base + r[i].off);
-        p[0] = pat;
+        if (r[i].size >= 8) p[0] = pat;
         if (r[i].size >= POISON_HEAD) p[1] = pat;
     }
 }
