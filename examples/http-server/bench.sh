@@ -19,7 +19,9 @@ for cand in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gn
 done
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pid=""
+# Never leave a server behind, whatever fails (set -e exits early).
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 run() { # $1 = label, $2 = LD_PRELOAD value ('' for none)
   rm -f "$tmp/out"
@@ -35,6 +37,9 @@ run() { # $1 = label, $2 = LD_PRELOAD value ('' for none)
     sleep 0.05
   done
   port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out")
+  if [ "$2" = "$preload" ] && ! grep -q "preload loaded" "$tmp/out"; then
+    echo "the preload $preload did not load:"; cat "$tmp/out"; exit 1
+  fi
   rss0=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
   wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$here/post.lua" \
       "http://127.0.0.1:$port/orders" > "$tmp/wrk"
@@ -43,6 +48,7 @@ run() { # $1 = label, $2 = LD_PRELOAD value ('' for none)
   stats=$(curl -s --max-time 5 "http://127.0.0.1:$port/stats" || true)
   kill -TERM $pid
   wait $pid || true
+  pid=""
   rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/wrk")
   lat=$(awk '/^    Latency/ {print $2}' "$tmp/wrk")
   p99=$(awk '/^ +99%/ {print $2}' "$tmp/wrk")

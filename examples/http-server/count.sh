@@ -12,7 +12,9 @@ preload=$2
 n1=${3:-200}
 n2=${4:-600}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pid=""
+# Never leave a server behind, whatever fails (set -e exits early).
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 jemalloc=""
 for cand in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2; do
   [ -f "$cand" ] && jemalloc=$cand && break
@@ -57,6 +59,7 @@ irefs() { # $1 = LD_PRELOAD value, $2 = requests -> prints Ir of the whole serve
     -K "$tmp/curl.cfg"
   kill -TERM $pid
   wait $pid || true
+  pid=""
   grep -q "served $2 requests" "$tmp/out" || { echo "server served: $(cat "$tmp/out")" >&2; exit 1; }
   sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' "$tmp/err" | tr -d ,
 }
