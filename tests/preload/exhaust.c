@@ -46,8 +46,15 @@ static void enomem(void)
     for (int round = 0; round < 3; round++) {
         offheap_stats s0 = ph_stats();
         offheap_scope_begin();
+        char *keep = malloc(5000);
+        REQUIRE(keep);
+        ph_fill(keep, 5000, 77);
         int got = fill_pool(100000, 1000, NULL);
         int e = errno;
+        /* realloc that needs room the pool does not have: NULL, block intact */
+        errno = 0;
+        CHECK(realloc(keep, 200000) == NULL && errno == ENOMEM);
+        CHECK(ph_intact(keep, 5000, 77));
         CHECKF(got >= 30 && got <= 42, "round %d: %d blocks of 100000 bytes from a 4M pool", round, got);
         CHECK(e == ENOMEM);
         errno = 0;
@@ -91,6 +98,13 @@ static void fallback(void)
     CHECKF(owned >= 30 && owned <= 42, "%d of 80 blocks in the pool", owned);
     void *big = calloc(1, 8 * MiB);
     CHECK(big && !offheap_owns(big) && ph_all(big, 8 * MiB, 0));
+    /* A pool block that must grow with the pool full: it moves to the heap. */
+    char *grow = blocks[0];
+    ph_fill(grow, 1000, 78);
+    char *grown = realloc(grow, 500000);
+    CHECK(grown && !offheap_owns(grown) && ph_intact(grown, 1000, 78));
+    free(grown);
+    memset(blocks[0] = malloc(100000), 0, 100000); /* (keep the loop below simple) */
     void *al = aligned_alloc(MiB, MiB);
     CHECK(al && ((uintptr_t)al & (MiB - 1)) == 0);
     for (int i = 0; i < got; i++) CHECKF(ph_all(blocks[i], 100000, (unsigned char)i), "block %d overwritten", i);
