@@ -939,6 +939,28 @@ static void quarantine_put(uint32_t first, size_t bytes)
     }
 }
 
+size_t oh_check_drain(void)
+{
+    if (!ck.ready) return 0;
+    size_t runs = 0;
+    for (;;) {
+        uint32_t out[EVICT_BATCH];
+        unsigned nout = 0;
+        qlock();
+        while (ck.qlen && nout < EVICT_BATCH) {
+            uint32_t f = ck.q[ck.qhead];
+            ck.qhead = (ck.qhead + 1) % Q_RUNS;
+            ck.qlen--;
+            ck.qbytes -= run_bytes(f);
+            out[nout++] = f;
+        }
+        qunlock();
+        if (!nout) return runs;
+        evict(out, nout);
+        runs += nout;
+    }
+}
+
 /* ---- scope end ----------------------------------------------------------- */
 
 /* The global scan runs at a scope end only if the time since the last one

@@ -46,6 +46,12 @@ void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra);
  * the slab supply (now or later).  Returns the bytes retired. */
 size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *site);
 
+/* Release every run held in the quarantine to the slab supply (for the
+ * exhaustion path: check mode must not cause an ENOMEM the program would
+ * not get without it).  Returns the runs released; 0 when check mode is
+ * off or the quarantine is empty. */
+size_t oh_check_drain(void);
+
 /* The check-mode counters (nothing when check mode is off), write(2) only:
  * oh_check_report prints them to fd as their own block of text or one JSON
  * object on its own line (0 or errno); oh_check_fields formats them into
