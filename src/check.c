@@ -17,15 +17,22 @@
  *     generation (`dying`), its first slab, the scope's begin site and the
  *     retiring thread.  The fault handler needs nothing else: an address is
  *     ours when it is in the pool and its slab has `dying` set;
- *   - the quarantine: a FIFO of retired runs (first slab indices) bounded
- *     in runs and bytes; the oldest is unprotected and released to the slab
- *     supply when a new one does not fit.
+ *   - the quarantine: a FIFO of protected runs (first slab indices)
+ *     bounded in runs and bytes; the oldest are unprotected and released
+ *     to the slab supply, in batches, when a new one does not fit;
+ *   - per thread: a memo of its recent backtraces (see "allocation
+ *     backtraces") and the run it records into (the fast path).
+ *
+ * A scope end (oh_check_retire): mark the runs dying, scan the globals
+ * (rate-limited), then protect and quarantine the runs if the thread's
+ * protection budget allows, else poison their block heads and give them
+ * straight back.
  *
  * Invariants: a slab's `dying` is nonzero exactly while its run is
  * retired (set before the run is protected, cleared after it is
  * unprotected), so a fault on a protected run is always recognised.  A
  * run's records are reset when a new life of the slab is seen (another
- * owner/seq, or an offset that does not rise).
+ * owner/seq, or an offset that does not rise) and when it leaves.
  */
 #include "check.h"
 
@@ -64,7 +71,6 @@
 #endif
 
 #define FRAMES 8                 /* frames kept per allocation */
-#define GRAB 16                  /* frames unwound (ours are dropped) */
 #define DEPOT_SLOTS (1u << 18)   /* distinct backtraces */
 #define DEPOT_PROBES 32u         /* linear probes before giving up */
 #define Q_RUNS 4096u             /* runs in the quarantine at most */
@@ -119,8 +125,8 @@ static struct {
 } ck = {.qlock = ATOMIC_FLAG_INIT};
 
 /* Counters (process-wide, relaxed). */
-static _Atomic uint64_t n_protected, n_sampled_out, n_scans, n_recorded, n_unrecorded, n_stacks, n_retired_runs, n_evicted, n_qpeak, n_globals,
-    n_suppressed, n_faults, n_protect_failed, n_scanned;
+static _Atomic uint64_t n_protected, n_sampled_out, n_scans, n_recorded, n_unrecorded, n_stacks, n_retired_runs,
+    n_evicted, n_qpeak, n_globals, n_suppressed, n_faults, n_protect_failed, n_scanned;
 
 #define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
 
@@ -262,7 +268,9 @@ static void dl_leave(_Atomic uint32_t *slot)
  * backtrace after checking that those return addresses are still the same
  * words at the same places (a few loads).  Any difference, and it unwinds
  * again.  The reads stay inside this thread's stack: the same thread saw
- * those addresses as live frames before, and stacks do not shrink.
+ * those addresses as live frames before, and stacks do not shrink.  (Not
+ * so for a coroutine stack unmapped and mapped again smaller at the same
+ * address, with the same call site at the same depth: not handled.)
  * x86-64 only (the return address of a frame sits just below the caller's
  * stack pointer at the call); elsewhere every allocation unwinds. */
 #define MEMO_WAYS 1024u /* entries per thread, direct mapped */
