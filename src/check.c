@@ -163,6 +163,7 @@ static int my_tid(void)
 #define VG_CREATE(pool) VALGRIND_CREATE_MEMPOOL(pool, 0, 0)
 #define VG_ALLOC(pool, p, n) VALGRIND_MEMPOOL_ALLOC(pool, p, n)
 #define VG_FREE(pool, p) VALGRIND_MEMPOOL_FREE(pool, p)
+#define VG_CHANGE(pool, a, b, n) VALGRIND_MEMPOOL_CHANGE(pool, a, b, n)
 #define VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS(p, n)
 #define VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED(p, n)
 #define VG_RUNNING() (RUNNING_ON_VALGRIND != 0)
@@ -170,6 +171,7 @@ static int my_tid(void)
 #define VG_CREATE(pool) ((void)(pool))
 #define VG_ALLOC(pool, p, n) ((void)(pool), (void)(p), (void)(n))
 #define VG_FREE(pool, p) ((void)(pool), (void)(p))
+#define VG_CHANGE(pool, a, b, n) ((void)(pool), (void)(a), (void)(b), (void)(n))
 #define VG_NOACCESS(p, n) ((void)(p), (void)(n))
 #define VG_UNDEFINED(p, n) ((void)(p), (void)(n))
 #define VG_RUNNING() false
@@ -464,6 +466,16 @@ __attribute__((noinline, cold)) static void alloc_slow(struct oh_thread *t, void
         }
     }
     me.busy = false;
+}
+
+void oh_check_resize(void *p, size_t usable)
+{
+    if (!ck.ready) return;
+    /* The grown block is the thread's newest: the last record of its run. */
+    struct slab_ck *c = me.run_c;
+    if (c && c->nrec && me.run_base + me.run_r[c->nrec - 1].off == (uintptr_t)p)
+        me.run_r[c->nrec - 1].size = usable > UINT32_MAX ? UINT32_MAX : (uint32_t)usable;
+    if (ck.valgrind && me.vg_pool) VG_CHANGE(&oh_self, p, p, usable);
 }
 
 /* The record of the block holding address a in the retired run starting at

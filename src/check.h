@@ -41,6 +41,10 @@ void oh_check_init(void);
  * of the malloc-family function. */
 void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra);
 
+/* The thread's newest block p grew in place (realloc) to `usable` bytes:
+ * its record and, under valgrind, its mempool chunk follow. */
+void oh_check_resize(void *p, size_t usable);
+
 /* The runs on the chain head..stop (exclusive) die with the scope whose
  * begin site is `site`: poison/protect/quarantine them and release them to
  * the slab supply (now or later).  Returns the bytes retired. */
