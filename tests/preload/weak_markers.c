@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 {
     if (argc != 2) return 2;
     int want_loaded = !strcmp(argv[1], "loaded");
-    CHECK(!!OFFHEAP_LOADED() == want_loaded);
+    CHECK((OFFHEAP_LOADED() ? 1 : 0) == want_loaded);
 
     unsigned long total = 0;
     for (int i = 0; i < 1000; i++) {
