@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scope_safety.c PLUGIN TMPDIR — the runtime's own state survives scopes.
+ * scope_safety.c PLUGIN TMPDIR PLUGIN_CTOR — the runtime's own state survives scopes.
  *
  * Inside one scope the program uses each of these facilities for the first
  * time: stdout/stderr buffers, fopen/fprintf/fclose (and a FILE kept open),
@@ -8,7 +8,7 @@
  * unusual errno, setenv/tzset/localtime/strftime, setlocale, atexit (past
  * glibc's static slots), dlopen of a library with dynamic TLS, getpwuid,
  * getaddrinfo on localhost, regcomp, opendir, iconv_open, qsort, popen,
- * system, posix_spawn.  Then it
+ * system, posix_spawn, backtrace (libgcc_s), dlopen/dlclose again.  Then it
  * ends the scope and runs 1000 scopes that overwrite released memory while
  * it keeps using every facility.  libc's helpers whose results belong to
  * the caller (strdup, strndup, asprintf, vasprintf, getline, getdelim,
@@ -23,6 +23,7 @@
 #include "ph.h"
 
 #include <dirent.h>
+#include <execinfo.h>
 #include <grp.h>
 #include <dlfcn.h>
 #include <iconv.h>
@@ -43,6 +44,7 @@
 
 extern char **environ;
 static const char *tmpdir;
+static const char *ctor_path;
 static char path_keep[PATH_MAX], path_tmp[PATH_MAX];
 static FILE *keep;
 static int keep_lines;
@@ -230,6 +232,27 @@ static void use_processes(int i)
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* backtrace(): glibc loads libgcc_s on first use. */
+static void use_backtrace(void)
+{
+    void *frames[16];
+    int n = backtrace(frames, 16);
+    CHECK(n >= 2);
+    char **names = backtrace_symbols(frames, n);
+    CHECK(names != NULL);
+    free(names);
+}
+
+/* A second library (its constructor allocates and keeps blocks, its
+ * destructor checks them: exit 9) loaded and unloaded inside scopes. */
+static void use_dlclose(const char *path)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CHECKF(h != NULL, "dlopen(%s): %s", path, dlerror());
+    if (!h) return;
+    CHECK(dlclose(h) == 0);
+}
+
 static void use_dir(void)
 {
     DIR *d = opendir(tmpdir);
@@ -305,8 +328,9 @@ static void overwrite(int i)
 int main(int argc, char **argv)
 {
     ph_require_preload();
-    REQUIRE(argc == 3);
+    REQUIRE(argc == 4);
     tmpdir = argv[2];
+    ctor_path = argv[3];
     REQUIRE(mkdir(tmpdir, 0700) == 0 || errno == EEXIST);
     snprintf(path_keep, sizeof path_keep, "%s/keep.txt", tmpdir);
     snprintf(path_tmp, sizeof path_tmp, "%s/tmp.txt", tmpdir);
@@ -374,6 +398,8 @@ int main(int argc, char **argv)
     use_qsort();
     use_dir();
     use_processes(0);
+    use_backtrace();
+    use_dlclose(ctor_path);
     transients();
     offheap_stats s1 = ph_stats();
     CHECKF(s1.routed_by_caller > s0.routed_by_caller, "no allocation was routed to the heap by caller (%llu)",
@@ -396,7 +422,7 @@ int main(int argc, char **argv)
         case 8: check_regex(); break;
         case 9: check_iconv(); break;
         case 10: use_dir(); break;
-        case 11: if (i % 60 == 11) { use_qsort(); transients(); } break;
+        case 11: if (i % 60 == 11) { use_qsort(); transients(); use_backtrace(); use_dlclose(ctor_path); } break;
         }
         overwrite(i + 1);
         offheap_scope_end();
