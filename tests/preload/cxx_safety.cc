@@ -10,6 +10,9 @@
 //   thread   std::thread started inside a scope that ends before the
 //            thread runs — the C++ counterpart of pthread_create (the
 //            thread's state object is allocated by the library's new)
+//   exception  std::runtime_error / system_error / vector::at's
+//            out_of_range thrown inside a scope (RAII guard) and caught
+//            outside: what() must still be the message
 // A failure is a message and exit 1, or a crash.
 #include "offheap.h"
 
@@ -24,6 +27,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -101,6 +105,51 @@ static int locale()
     return 0;
 }
 
+// An exception thrown inside a scope and caught outside it: with an RAII
+// guard the scope ends during unwinding, before the handler runs.  The
+// exception object is the runtime's, and so must be its message.
+struct ScopeGuard {
+    ScopeGuard() { offheap_scope_begin(); }
+    ~ScopeGuard() { offheap_scope_end(); }
+};
+
+[[noreturn]] static void fail_request(int kind, int id)
+{
+    ScopeGuard g;
+    std::string msg = "request " + std::to_string(id) + " failed: " + std::string(60, 'x');
+    if (kind == 0) throw std::runtime_error(msg);
+    if (kind == 1) throw std::system_error(std::make_error_code(std::errc::invalid_argument), msg);
+    std::vector<int> v(3);
+    (void)v.at((std::size_t)id + 10); // libstdc++ builds the out_of_range message
+    std::abort();
+}
+
+static int exception_escapes()
+{
+    for (int kind = 0; kind < 3; kind++) {
+        int bad = 0;
+        for (int i = 0; i < 20; i++) {
+            try {
+                fail_request(kind, i);
+            } catch (const std::exception &e) {
+                {
+                    ScopeGuard g2; // overwrite what the first scope released
+                    for (int j = 0; j < 20; j++) std::memset(std::malloc(300), 0xa5, 300);
+                }
+                std::string want = kind == 2 ? "vector::_M_range_check" : "request " + std::to_string(i) + " failed: ";
+                if (std::strncmp(e.what(), want.c_str(), want.size()) != 0) {
+                    if (!bad++)
+                        std::fprintf(stderr, "FAIL: %s caught outside its scope: what() = '%.30s', want '%s...'\n",
+                                     kind == 0 ? "runtime_error" : kind == 1 ? "system_error" : "vector::at's out_of_range",
+                                     e.what(), want.c_str());
+                }
+            }
+        }
+        if (bad) failures++;
+    }
+    return 0;
+}
+
 static std::atomic<int> ran;
 
 static int thread()
@@ -134,6 +183,7 @@ int main(int argc, char **argv)
     if (mode == "runtime") runtime();
     else if (mode == "locale") locale();
     else if (mode == "thread") thread();
+    else if (mode == "exception") exception_escapes();
     else return 2;
     if (failures) {
         std::fprintf(stderr, "cxx_safety %s: %d check(s) failed\n", argv[1], failures);
