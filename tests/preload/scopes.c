@@ -110,6 +110,35 @@ static void calloc_reused(void)
     (void)keep;
     offheap_scope_end();
 
+    /* The newest block grown in place over dirty memory, shrunk, then
+     * calloc right after it; also after an inner scope and an aligned block. */
+    for (int round = 0; round < 20; round++) {
+        offheap_scope_begin();
+        for (int i = 0; i < 200; i++) memset(malloc(1000 + (size_t)round), 0xff, 1000 + (size_t)round);
+        offheap_scope_end();
+        offheap_scope_begin();
+        char *g = malloc(16);
+        g = realloc(g, 50000 + (size_t)round * 100);
+        REQUIRE(g);
+        memset(g, 0xee, 50000 + (size_t)round * 100);
+        g = realloc(g, 100);
+        unsigned char *z1 = calloc(1, 3000);
+        CHECKF(z1 && ph_all(z1, 3000, 0), "round %d: calloc after an in-place realloc is not zeroed", round);
+        offheap_scope_begin();
+        unsigned char *z2 = calloc(3, 1000);
+        CHECK(z2 && ph_all(z2, 3000, 0));
+        memset(z2, 0xdd, 3000);
+        offheap_scope_end();
+        unsigned char *z3 = calloc(1, 3000);
+        CHECKF(z3 && ph_all(z3, 3000, 0), "round %d: calloc after an inner scope is not zeroed", round);
+        void *al = memalign(4096, 100);
+        REQUIRE(al);
+        memset(al, 0xcc, 100);
+        unsigned char *z4 = calloc(1, 5000);
+        CHECKF(z4 && ph_all(z4, 5000, 0), "round %d: calloc after an aligned block is not zeroed", round);
+        offheap_scope_end();
+    }
+
     /* realloc shrink, then calloc must not see the old tail. */
     offheap_scope_begin();
     char *r = malloc(4000);
