@@ -86,5 +86,24 @@ int main(void)
     int local;
     CHECK(!offheap_owns(&local));
     free(q);
+
+    /* malloc_trim gives idle memory back; 0 or 1, errno untouched, in or
+     * out of a scope, and the pool keeps working after it. */
+    errno = 555;
+    int tr = malloc_trim(0);
+    CHECK((tr == 0 || tr == 1) && errno == 555);
+    offheap_scope_begin();
+    void *big2 = malloc(5u << 20);
+    CHECK(big2 && offheap_owns(big2));
+    tr = malloc_trim(0);
+    CHECK(tr == 0 || tr == 1);
+    memset(big2, 1, 5u << 20);
+    offheap_scope_end();
+    tr = malloc_trim(0);
+    CHECK(tr == 0 || tr == 1);
+    offheap_scope_begin();
+    char *after_trim = calloc(1, 3u << 20);
+    CHECK(after_trim && offheap_owns(after_trim) && ph_all(after_trim, 3u << 20, 0));
+    offheap_scope_end();
     return ph_done("interpose");
 }
