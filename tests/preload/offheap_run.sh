@@ -40,9 +40,13 @@ grep -q "^LD_PRELOAD=/.*liboffheap.so$" "$work/env" || fail "LD_PRELOAD: $(grep 
 sh "$run" --lib "$lib" --pool-size 64M --slab-size 2M "$probe" >"$work/out" 2>&1
 grep -q "pool_reserved=67108864 slab_size=2097152" "$work/out" || fail "--pool-size/--slab-size not in force: $(cat "$work/out")"
 
-# --verbose prints the configuration.
-sh "$run" --lib "$lib" --verbose true 2>"$work/err"
+# --verbose prints the effective configuration, options included.
+sh "$run" --lib "$lib" --verbose --pool-size 64M --slab-size 2M --on-exhaust fallback --exclude libfoo \
+    "$probe" >/dev/null 2>"$work/err"
 [ -s "$work/err" ] || fail "--verbose printed nothing"
+for kv in pool_size=67108864 slab_size=2097152 on_exhaust=fallback exclude=libfoo; do
+    grep -q "$kv" "$work/err" || fail "--verbose: '$kv' not in: $(cat "$work/err")"
+done
 
 # A relative --lib becomes absolute; an existing LD_PRELOAD is kept.
 libdir=$(dirname "$lib"); libbase=$(basename "$lib")
