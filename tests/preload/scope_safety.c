@@ -8,7 +8,8 @@
  * unusual errno, setenv/tzset/localtime/strftime, setlocale, atexit (past
  * glibc's static slots), dlopen of a library with dynamic TLS, getpwuid,
  * getaddrinfo on localhost, regcomp, opendir, iconv_open, qsort, popen,
- * system, posix_spawn, backtrace (libgcc_s), dlopen/dlclose again.  Then it
+ * system, posix_spawn, backtrace (libgcc_s), dlopen/dlclose again,
+ * strsignal, 40 pthread keys, a SIGEV_THREAD timer, gettext's domain.  Then it
  * ends the scope and runs 1000 scopes that overwrite released memory while
  * it keeps using every facility.  libc's helpers whose results belong to
  * the caller (strdup, strndup, asprintf, vasprintf, getline, getdelim,
@@ -23,6 +24,9 @@
 #include "ph.h"
 
 #include <dirent.h>
+#include <libintl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <execinfo.h>
 #include <grp.h>
 #include <dlfcn.h>
@@ -232,6 +236,59 @@ static void use_processes(int i)
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* More libc state: strsignal's buffer, thread-specific data past the 32
+ * static keys, a SIGEV_THREAD timer (libc's helper thread), gettext's
+ * text domain. */
+static char sig_name0[128];
+static pthread_key_t keys[40];
+static timer_t timer;
+static atomic_int timer_fired;
+
+static void on_timer(union sigval v)
+{
+    (void)v;
+    atomic_fetch_add(&timer_fired, 1);
+}
+
+static void key_dtor(void *p)
+{
+    (void)p;
+}
+
+static void *set_keys(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 40; i++) pthread_setspecific(keys[i], (void *)(uintptr_t)(i + 100));
+    return NULL;
+}
+
+static void more_state_first(void)
+{
+    snprintf(sig_name0, sizeof sig_name0, "%s", strsignal(SIGRTMIN + 3));
+    for (int i = 0; i < 40; i++) REQUIRE(pthread_key_create(&keys[i], key_dtor) == 0);
+    for (int i = 0; i < 40; i++) pthread_setspecific(keys[i], (void *)(uintptr_t)(i + 1));
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD;
+    ev.sigev_notify_function = on_timer;
+    CHECK(timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0);
+    struct itimerspec its = {{0, 5 * 1000 * 1000}, {0, 5 * 1000 * 1000}};
+    CHECK(timer_settime(timer, 0, &its, NULL) == 0);
+    CHECK(bindtextdomain("offheap-test", "/nonexistent") != NULL);
+    CHECK(textdomain("offheap-test") != NULL);
+    CHECK(!strcmp(gettext("hello"), "hello"));
+}
+
+static void more_state_check(void)
+{
+    CHECK(!strcmp(strsignal(SIGRTMIN + 3), sig_name0));
+    for (int i = 0; i < 40; i++) CHECK(pthread_getspecific(keys[i]) == (void *)(uintptr_t)(i + 1));
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, set_keys, NULL) == 0);
+    pthread_join(t, NULL);
+    CHECK(!strcmp(textdomain(NULL), "offheap-test") && !strcmp(gettext("hello"), "hello"));
+}
+
 /* backtrace(): glibc loads libgcc_s on first use. */
 static void use_backtrace(void)
 {
@@ -398,6 +455,7 @@ int main(int argc, char **argv)
     use_qsort();
     use_dir();
     use_processes(0);
+    more_state_first();
     use_backtrace();
     use_dlclose(ctor_path);
     transients();
@@ -413,7 +471,7 @@ int main(int argc, char **argv)
         switch (i % 12) {
         case 0: use_stdio(i); break;
         case 1: if (i % 60 == 1) use_thread(i); else if (i % 60 == 13) use_processes(i); break;
-        case 2: check_strerror(); break;
+        case 2: check_strerror(); if (i % 60 == 2) more_state_check(); break;
         case 3: check_tm(); break;
         case 4: check_locale(); break;
         case 5: check_plugin(i); break;
@@ -441,6 +499,9 @@ int main(int argc, char **argv)
     use_stdio(1000);
     use_thread(1000);
     use_processes(3);
+    more_state_check();
+    CHECKF(atomic_load(&timer_fired) > 0, "the SIGEV_THREAD timer created in a scope never fired");
+    timer_delete(timer);
     struct addrinfo *a;
     int n_ai = 0;
     for (a = kept_ai; a; a = a->ai_next) n_ai += a->ai_addr != NULL;
