@@ -130,9 +130,10 @@ OFFHEAP_PUBLIC int offheap_stats_print(int fd, int json);
 /* ------------------------------------------------------------------------ */
 /* Markers for programs that do not link liboffheap                          */
 /* ------------------------------------------------------------------------ */
-/* Include this header, use these macros, link nothing: the references are
- * weak, so without the preload they are null and the markers do nothing;
- * with LD_PRELOAD=liboffheap.so the dynamic loader binds them to it. */
+/* Include this header, use these macros, link nothing: without the preload
+ * the markers do nothing; with LD_PRELOAD=liboffheap.so they call it.  The
+ * other functions are declared weak, so a program may also call them
+ * directly once OFFHEAP_LOADED() is true. */
 #if defined(__GNUC__) && !defined(OFFHEAP_BUILDING_LIBRARY)
 #pragma weak offheap_scope_begin
 #pragma weak offheap_scope_end
@@ -146,24 +147,46 @@ OFFHEAP_PUBLIC int offheap_stats_print(int fd, int json);
 #pragma weak offheap_stats_get
 #pragma weak offheap_stats_print
 
+#include <dlfcn.h>
+
+/* The markers never take the address of these functions: in a
+ * position-dependent (-no-pie) executable the static linker settles both
+ * the address and direct calls of an undefined weak function to 0.  They
+ * ask the dynamic loader instead, once per translation unit
+ * (RTLD_DEFAULT is (void *)0 on glibc; dlsym lives in libc since 2.34, in
+ * libdl before).  Racing first calls compute the same pointers. */
+struct offheap_markers_ {
+    int state; /* -1 unknown, 0 absent, 1 loaded */
+    void (*begin)(void);
+    void (*end)(void);
+    void (*escape_begin)(void);
+    void (*escape_end)(void);
+};
+
+static inline const struct offheap_markers_ *offheap_markers_(void)
+{
+    static struct offheap_markers_ m = {-1, 0, 0, 0, 0};
+    if (__atomic_load_n(&m.state, __ATOMIC_ACQUIRE) < 0) {
+        *(void **)(void *)&m.begin = dlsym((void *)0, "offheap_scope_begin");
+        *(void **)(void *)&m.end = dlsym((void *)0, "offheap_scope_end");
+        *(void **)(void *)&m.escape_begin = dlsym((void *)0, "offheap_escape_begin");
+        *(void **)(void *)&m.escape_end = dlsym((void *)0, "offheap_escape_end");
+        __atomic_store_n(&m.state, m.begin && m.end && m.escape_begin && m.escape_end, __ATOMIC_RELEASE);
+    }
+    return &m;
+}
+
 /* 1 when liboffheap.so is loaded in this process. */
-#define OFFHEAP_LOADED() (offheap_scope_begin != 0)
-#define OFFHEAP_SCOPE_BEGIN()                                                                      \
+#define OFFHEAP_LOADED() (offheap_markers_()->state == 1)
+#define OFFHEAP_MARKER_CALL_(fn)                                                                   \
     do {                                                                                           \
-        if (offheap_scope_begin) offheap_scope_begin();                                            \
+        const struct offheap_markers_ *m_ = offheap_markers_();                                    \
+        if (m_->state == 1) m_->fn();                                                              \
     } while (0)
-#define OFFHEAP_SCOPE_END()                                                                        \
-    do {                                                                                           \
-        if (offheap_scope_end) offheap_scope_end();                                                \
-    } while (0)
-#define OFFHEAP_ESCAPE_BEGIN()                                                                     \
-    do {                                                                                           \
-        if (offheap_escape_begin) offheap_escape_begin();                                          \
-    } while (0)
-#define OFFHEAP_ESCAPE_END()                                                                       \
-    do {                                                                                           \
-        if (offheap_escape_end) offheap_escape_end();                                              \
-    } while (0)
+#define OFFHEAP_SCOPE_BEGIN() OFFHEAP_MARKER_CALL_(begin)
+#define OFFHEAP_SCOPE_END() OFFHEAP_MARKER_CALL_(end)
+#define OFFHEAP_ESCAPE_BEGIN() OFFHEAP_MARKER_CALL_(escape_begin)
+#define OFFHEAP_ESCAPE_END() OFFHEAP_MARKER_CALL_(escape_end)
 #endif
 
 #ifdef __cplusplus

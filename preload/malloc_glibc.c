@@ -60,7 +60,7 @@ EXPORT void *malloc(size_t n)
 /* A pool block is freed by its scope's end; here it is only counted. */
 static inline void pool_free(void)
 {
-    OH_STAT_ADD(&oh_self, frees_ignored, 1);
+    OH_STAT_HOT_INC(&oh_self, frees_ignored);
 }
 
 EXPORT void free(void *p)
@@ -248,3 +248,19 @@ __attribute__((destructor)) static void oh_preload_fini(void)
 {
     oh_stats_at_exit();
 }
+
+/* ---- glibc's internal names ---------------------------------------------- */
+/* Some programs and libraries call these directly (old code, language
+ * runtimes that wrap glibc's allocator); they must not reach glibc's heap. */
+#define ALIAS(name, target) EXPORT __typeof__(target) name __attribute__((alias(#target)))
+/* The aliases need not repeat glibc's declaration attributes (leaf, malloc). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
+ALIAS(__libc_malloc, malloc);
+ALIAS(__libc_free, free);
+ALIAS(__libc_calloc, calloc);
+ALIAS(__libc_realloc, realloc);
+ALIAS(__libc_memalign, memalign);
+ALIAS(__libc_valloc, valloc);
+ALIAS(__libc_pvalloc, pvalloc);

@@ -266,9 +266,12 @@ static void load_once(void)
         if (!strncmp(*e, "OFFHEAP_", 8)) apply(*e);
     }
     if (oh_cfg.slab_size > oh_cfg.pool_size) {
-        oh_log("OFFHEAP_SLAB_SIZE is larger than OFFHEAP_POOL_SIZE; using the defaults 1M and 1G");
-        oh_cfg.slab_size = 1 * MiB;
-        oh_cfg.pool_size = 1 * GiB;
+        /* The cap is a promise: shrink the slab, never grow the pool. */
+        size_t slab = 64 * KiB;
+        while (slab * 2 <= oh_cfg.pool_size) slab *= 2;
+        oh_log("slab size %zu is larger than OFFHEAP_POOL_SIZE=%zu; using slabs of %zu", oh_cfg.slab_size,
+               oh_cfg.pool_size, slab);
+        oh_cfg.slab_size = slab;
     }
     /* The pool holds whole slabs: round down, never above the cap asked. */
     oh_cfg.pool_size &= ~(oh_cfg.slab_size - 1);

@@ -11,9 +11,12 @@
  *
  * Invariants:
  *   - tc[t].epoch == pool->epoch  =>  [tc[t].start, tc[t].end) is a slab
- *     owned by thread t in this pool, tc[t].cur within it;
- *   - allocated (stats) = retired + sum over valid caches of cur - start +
- *     large bytes.
+ *     owned by thread t in this pool, tc[t].cur within it, and tc[t].used
+ *     counts the bytes thread t handed out in this epoch;
+ *   - allocated (stats) = sum of used over caches of the current epoch +
+ *     large bytes.  `used` has one writer and only grows within an epoch,
+ *     and the writer zeroes it before it publishes a new epoch, so a
+ *     reader never counts a byte twice or sees the figure go down.
  */
 #include "offheap_pool.h"
 
@@ -32,16 +35,15 @@
 #define DEFAULT_SLAB_COUNT 16u
 
 struct pool_tc {
-    uint64_t epoch;         /* pool epoch this cache belongs to */
-    _Atomic(char *) cur;    /* next free byte (relaxed: stats read it) */
-    char *end;              /* end of the slab */
-    char *start;            /* start of the slab */
+    _Atomic uint64_t epoch; /* pool epoch this cache belongs to */
+    char *cur;              /* next free byte (owner only) */
+    char *end;              /* end of the slab (owner only) */
+    _Atomic size_t used;    /* bytes handed out this epoch (stats) */
 };
 
 struct offheap_pool {
     struct oh_slabs slabs;
     _Atomic uint64_t epoch;       /* changes at every reset, unique */
-    _Atomic size_t retired;       /* bytes allocated in slabs no cache holds */
     _Atomic size_t large_bytes;   /* bytes of blocks larger than a slab */
     _Atomic size_t large_blocks;  /* their count */
     _Atomic size_t resets;
@@ -97,18 +99,26 @@ static bool is_pow2(size_t v)
 
 static void *alloc_slow(offheap_pool *pool, size_t size, size_t align);
 
-/* Steps: TLS index load, epoch compare, round, bounds check, store. */
+static inline void add_used(struct pool_tc *c, size_t n)
+{
+    atomic_store_explicit(&c->used, atomic_load_explicit(&c->used, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* Steps: TLS index load, epoch compare, round, bounds check, two stores. */
 void *offheap_pool_alloc(offheap_pool *pool, size_t size)
 {
     uint32_t t = oh_tid_cached;
     if (__builtin_expect(pool != NULL && t != 0 && size - 1 < pool->slabs.slab_size, 1)) {
         struct pool_tc *c = &pool->tc[t];
         size_t n = (size + (OFFHEAP_ALIGNMENT - 1)) & ~(size_t)(OFFHEAP_ALIGNMENT - 1);
-        char *p = atomic_load_explicit(&c->cur, memory_order_relaxed);
-        if (__builtin_expect(c->epoch == atomic_load_explicit(&pool->epoch, memory_order_relaxed) &&
+        char *p = c->cur;
+        if (__builtin_expect(atomic_load_explicit(&c->epoch, memory_order_relaxed) ==
+                                     atomic_load_explicit(&pool->epoch, memory_order_relaxed) &&
                                  (size_t)(c->end - p) >= n,
                              1)) {
-            atomic_store_explicit(&c->cur, p + n, memory_order_relaxed);
+            c->cur = p + n;
+            add_used(c, n);
             return p;
         }
     }
@@ -126,34 +136,36 @@ void *offheap_pool_alloc_aligned(offheap_pool *pool, size_t size, size_t align)
 
 /* ---- slow paths -------------------------------------------------------- */
 
-/* Bump within cache c, or refill it with a fresh slab and bump there. */
+/* Bump within cache c, or refill it with a fresh slab and bump there.
+ * Padding for alignment counts as handed out. */
 static void *cache_alloc(offheap_pool *pool, struct pool_tc *c, size_t size, size_t align)
 {
     uint64_t epoch = atomic_load_explicit(&pool->epoch, memory_order_relaxed);
     size_t n = round_up(size, OFFHEAP_ALIGNMENT);
-    if (c->epoch == epoch && c->start) {
-        char *cur = atomic_load_explicit(&c->cur, memory_order_relaxed);
-        char *p = (char *)round_up((uintptr_t)cur, align);
-        if (p >= cur && p <= c->end && (size_t)(c->end - p) >= n) {
-            atomic_store_explicit(&c->cur, p + n, memory_order_relaxed);
+    if (atomic_load_explicit(&c->epoch, memory_order_relaxed) == epoch && c->cur) {
+        char *p = (char *)round_up((uintptr_t)c->cur, align);
+        if (p >= c->cur && p <= c->end && (size_t)(c->end - p) >= n) {
+            add_used(c, (size_t)(p + n - c->cur));
+            c->cur = p + n;
             return p;
         }
         /* The rest of this slab is abandoned until reset. */
-        atomic_fetch_add(&pool->retired, (size_t)(cur - c->start));
+    } else {
+        /* A new epoch: zero the count before the epoch says it is valid. */
+        atomic_store_explicit(&c->used, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->epoch, epoch, memory_order_release);
+        c->cur = c->end = NULL;
     }
-    c->epoch = epoch;
-    c->start = c->end = NULL;
-    atomic_store_explicit(&c->cur, NULL, memory_order_relaxed);
     uint32_t i = oh_slabs_acquire(&pool->slabs, 1, NULL);
     if (i == OH_SLAB_NONE) {
         errno = ENOMEM;
         return NULL;
     }
     char *s = oh_slab_addr(&pool->slabs, i);
-    c->start = s;
     c->end = s + pool->slabs.slab_size;
     /* Slabs are slab-aligned, so any align <= slab size holds at s. */
-    atomic_store_explicit(&c->cur, s + n, memory_order_relaxed);
+    c->cur = s + n;
+    add_used(c, n);
     return s;
 }
 
@@ -256,7 +268,6 @@ void offheap_pool_reset(offheap_pool *pool)
     int saved = errno;
     atomic_store(&pool->epoch, atomic_fetch_add(&epoch_source, 1));
     oh_slabs_reset(&pool->slabs);
-    atomic_store(&pool->retired, 0);
     atomic_store(&pool->large_bytes, 0);
     atomic_store(&pool->large_blocks, 0);
     atomic_fetch_add(&pool->resets, 1);
@@ -294,15 +305,15 @@ bool offheap_pool_owns(const offheap_pool *pool, const void *ptr)
 
 static size_t cache_bytes(const struct pool_tc *c, uint64_t epoch)
 {
-    if (c->epoch != epoch || !c->start) return 0;
-    return (size_t)(atomic_load_explicit(&c->cur, memory_order_relaxed) - c->start);
+    if (atomic_load_explicit(&c->epoch, memory_order_acquire) != epoch) return 0;
+    return atomic_load_explicit(&c->used, memory_order_relaxed);
 }
 
 int offheap_pool_stats_get(const offheap_pool *pool, offheap_pool_stats *out)
 {
     if (!pool || !out) return EINVAL;
     uint64_t epoch = atomic_load(&pool->epoch);
-    size_t allocated = atomic_load(&pool->retired) + atomic_load(&pool->large_bytes);
+    size_t allocated = atomic_load(&pool->large_bytes);
     for (uint32_t t = 1; t < OH_MAX_THREADS; t++) allocated += cache_bytes(&pool->tc[t], epoch);
     allocated += cache_bytes(&pool->shared, epoch);
     const struct oh_slabs *s = &pool->slabs;

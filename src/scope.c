@@ -73,7 +73,7 @@ static void proc_create(void)
     }
     large_min = oh_cfg.slab_size / 4;
     if (oh_cfg.check) oh_check_init();
-    oh_small_max = oh_cfg.check ? 0 : large_min;
+    oh_small_max = large_min;
     oh_caller_init(oh_cfg.exclude);
     oh_pool_size = (uintptr_t)oh_proc.size;
     __atomic_store_n(&oh_pool_base, (uintptr_t)oh_proc.base, __ATOMIC_RELEASE);
@@ -108,6 +108,9 @@ __attribute__((cold, noinline)) static void *exhausted(struct oh_thread *t, size
 static uint32_t take_run(struct oh_thread *t, uint32_t k, bool *zeroed)
 {
     uint32_t s = oh_slabs_acquire(&oh_proc, k, zeroed);
+    /* Check mode holds released runs in quarantine: it must not cause an
+     * ENOMEM the program would not get without it. */
+    if (s == OH_SLAB_NONE && oh_check_on && oh_check_drain()) s = oh_slabs_acquire(&oh_proc, k, zeroed);
     if (s == OH_SLAB_NONE) return s;
     /* Every slab of the run names its owner and scope: a pointer aligned
      * past the first slab must still be recognised (in_innermost_scope). */
@@ -175,7 +178,7 @@ static inline void *bump(struct oh_thread *t, size_t n, size_t align, bool zero)
     size_t usable = (size_t)(na - pa);
     t->cur = (char *)na;
     if (zero && p < t->clean) memset(p, 0, usable);
-    OH_STAT_ADD(t, blocks, 1);
+    OH_STAT_HOT_INC(t, blocks);
     return hdr_set(p - HDR, usable);
 }
 
@@ -201,6 +204,7 @@ void *oh_scope_alloc_slow(struct oh_thread *t, size_t n, bool zero, void *ra)
         OH_STAT_ADD(t, routed, 1);
         return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
     }
+    t->ok_ra[((uintptr_t)ra >> 2) & 15u] = (uintptr_t)ra; /* scope_fast.h */
     return alloc_in_scope(t, n, 16, zero, ra);
 }
 
@@ -245,6 +249,7 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
         if ((char *)p + old == t->cur && next <= t->end && n < large_min) {
             ((uint64_t *)p)[-1] = (size_t)(next - (char *)p);
             t->cur = next;
+            if (__builtin_expect(oh_check_on, 0)) oh_check_resize(p, (size_t)(next - (char *)p));
             OH_STAT_ADD(t, realloc_in_place, 1);
             return p;
         }

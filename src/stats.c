@@ -7,6 +7,7 @@
  */
 #include "offheap.h"
 
+#include "check.h"
 #include "config.h"
 #include "log.h"
 #include "scope.h"
@@ -95,12 +96,14 @@ static int print_stats(int fd, int json, const offheap_stats *s)
     sep = ",";
         FIELDS(J)
 #undef J
+        n += oh_check_fields(buf + n, sizeof buf - n, 1);
         n += oh_format(buf + n, sizeof buf - n, "}}\n");
     } else {
         n += oh_format(buf + n, sizeof buf - n, "liboffheap stats:\n");
 #define T(f) n += oh_format(buf + n, sizeof buf - n, "  %-22s %llu\n", #f, (unsigned long long)s->f);
         FIELDS(T)
 #undef T
+        n += oh_check_fields(buf + n, sizeof buf - n, 0);
     }
     return oh_write_all(fd, buf, n);
 }
