@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * model.c [SEED] — random operations (begin, end, malloc, calloc, memalign,
+ * realloc, free, escape begin/end) checked against a model of what the
+ * README promises: a block is a pool block exactly when it was allocated
+ * in a scope outside an escape; it lives until its scope ends (heap blocks
+ * until freed) and its content stays intact that long; calloc is zeroed;
+ * realloc keeps the content, keeps a block of the innermost scope in the
+ * pool, and moves any other block to the heap.  Deterministic (seeded).
+ */
+#include "ph.h"
+
+#include <malloc.h>
+
+#define MAXB 3000
+#define MAXD 12
+
+struct blk {
+    unsigned char *p;
+    size_t n;
+    unsigned seed;
+    unsigned scope; /* 0: heap; else the id of the scope instance */
+};
+
+static struct blk b[MAXB];
+static int nb;
+static unsigned stack[MAXD + 1]; /* scope ids, stack[1..depth] */
+static int depth, escape;
+static unsigned next_id = 1;
+static uint64_t rng;
+
+static unsigned rnd(unsigned n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng % n);
+}
+
+static size_t rnd_size(void)
+{
+    unsigned r = rnd(1000);
+    if (r < 700) return rnd(200);
+    if (r < 950) return 200 + rnd(5000);
+    if (r < 995) return 5000 + rnd(300000);
+    return (1u << 20) + rnd(2u << 20);
+}
+
+static int in_scope(void)
+{
+    return depth > 0 && escape == 0;
+}
+
+static void check_block(int i, long step)
+{
+    CHECKF(ph_intact(b[i].p, b[i].n, b[i].seed), "step %ld: block %p (%zu bytes, %s) changed", step, (void *)b[i].p,
+           b[i].n, b[i].scope ? "scope" : "heap");
+}
+
+static void add(unsigned char *p, size_t n, long step, const char *what)
+{
+    REQUIRE(p);
+    int want = in_scope();
+    CHECKF(!!offheap_owns(p) == want, "step %ld: %s(%zu) at depth %d escape %d: owned %d", step, what, n, depth, escape,
+           offheap_owns(p));
+    CHECK(malloc_usable_size(p) >= n);
+    CHECK(((uintptr_t)p & 15) == 0);
+    if (nb == MAXB) {
+        if (!offheap_owns(p)) free(p);
+        return;
+    }
+    b[nb].p = p;
+    b[nb].n = n;
+    b[nb].seed = rnd(1u << 30);
+    b[nb].scope = offheap_owns(p) ? stack[depth] : 0;
+    ph_fill(p, n, b[nb].seed);
+    nb++;
+}
+
+static void drop(int i)
+{
+    b[i] = b[--nb];
+    memset(&b[nb], 0, sizeof b[0]);
+}
+
+int main(int argc, char **argv)
+{
+    ph_require_preload();
+    rng = argc > 1 ? strtoull(argv[1], NULL, 10) : 88172645463325252ull;
+    if (!rng) rng = 1;
+    long steps = 60000;
+    for (long s = 0; s < steps; s++) {
+        unsigned op = rnd(100);
+        if (op < 6 && depth < MAXD) {
+            offheap_scope_begin();
+            stack[++depth] = next_id++;
+        } else if (op < 12 && depth > 0) {
+            unsigned id = stack[depth];
+            for (int i = nb - 1; i >= 0; i--)
+                if (b[i].scope == id) {
+                    check_block(i, s);
+                    drop(i);
+                }
+            offheap_scope_end();
+            depth--;
+        } else if (op < 14 && escape < 3) {
+            offheap_escape_begin();
+            escape++;
+        } else if (op < 17 && escape > 0) {
+            offheap_escape_end();
+            escape--;
+        } else if (op < 45) {
+            size_t n = rnd_size();
+            add(malloc(n), n, s, "malloc");
+        } else if (op < 55) {
+            size_t n = rnd_size();
+            unsigned char *p = calloc(1, n);
+            CHECKF(p && ph_all(p, n, 0), "step %ld: calloc(%zu) at depth %d not zeroed", s, n, depth);
+            add(p, n, s, "calloc");
+        } else if (op < 60) {
+            size_t a = (size_t)16 << rnd(10), n = rnd_size();
+            unsigned char *p = memalign(a, n);
+            CHECKF(p && ((uintptr_t)p & (a - 1)) == 0, "step %ld: memalign(%zu, %zu) = %p", s, a, n, (void *)p);
+            add(p, n, s, "memalign");
+        } else if (op < 80 && nb > 0) {
+            int i = (int)rnd((unsigned)nb);
+            check_block(i, s);
+            size_t n = rnd(4) == 0 ? rnd_size() : b[i].n + rnd(3000);
+            if (n == 0) n = 1;
+            int innermost = in_scope() && b[i].scope && b[i].scope == stack[depth];
+            unsigned char *q = realloc(b[i].p, n);
+            REQUIRE(q);
+            size_t keep = b[i].n < n ? b[i].n : n;
+            CHECKF(ph_intact(q, keep, b[i].seed), "step %ld: realloc(%zu -> %zu) lost content", s, b[i].n, n);
+            CHECKF(!!offheap_owns(q) == innermost, "step %ld: realloc of a %s block (scope %u, innermost %u, escape %d) -> owned %d",
+                   s, b[i].scope ? "scope" : "heap", b[i].scope, depth ? stack[depth] : 0, escape, offheap_owns(q));
+            b[i].p = q;
+            b[i].n = n;
+            b[i].scope = offheap_owns(q) ? stack[depth] : 0;
+            ph_fill(q, n, b[i].seed);
+        } else if (nb > 0) {
+            int i = (int)rnd((unsigned)nb);
+            check_block(i, s);
+            int saved = errno = 1234;
+            free(b[i].p);
+            CHECK(errno == saved);
+            drop(i);
+        }
+        if (s % 5000 == 0)
+            for (int i = 0; i < nb; i++) check_block(i, s);
+        if (ph_failures > 20) break;
+    }
+    while (escape) {
+        offheap_escape_end();
+        escape--;
+    }
+    while (depth) {
+        offheap_scope_end();
+        depth--;
+    }
+    for (int i = 0; i < nb; i++) {
+        if (!b[i].scope) {
+            check_block(i, steps);
+            free(b[i].p);
+        }
+    }
+    return ph_done("model");
+}
