@@ -43,9 +43,22 @@ static int child_bad;
         }                                                                                          \
     } while (0)
 
+static bool tiny;
+
 static void *work(void *arg)
 {
     (void)arg;
+    if (tiny) {
+        /* A 64K pool: a few small blocks fit, larger ones fail cleanly. */
+        offheap_scope_begin();
+        char *p = malloc(100);
+        CHECK(p && offheap_owns(p), "small scope malloc in a tiny pool");
+        errno = 0;
+        char *q = malloc(1 << 20);
+        CHECK(!q && errno == ENOMEM, "1 MiB in a 64K pool: %p errno %d", (void *)q, errno);
+        offheap_scope_end();
+        return NULL;
+    }
     for (int round = 0; round < 3; round++) {
         offheap_scope_begin();
         CHECK(offheap_scope_depth() == 1, "scope did not open");
@@ -78,13 +91,16 @@ static void *work(void *arg)
     return NULL;
 }
 
-static int child(bool defaults)
+static int child(bool defaults, bool tiny_pool, bool one_slab)
 {
     if (!OFFHEAP_LOADED()) return 77;
+    tiny = tiny_pool;
     work(NULL);
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, work, NULL) == 0, "thread");
-    pthread_join(t, NULL);
+    if (!tiny_pool && !one_slab) {
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, work, NULL) == 0, "thread");
+        pthread_join(t, NULL);
+    }
     offheap_stats st;
     CHECK(offheap_stats_get(&st) == 0, "stats");
     if (defaults)
@@ -102,8 +118,11 @@ struct bad_case {
     const char *var;
     const char *value;
     int lines;     /* stderr lines expected (each naming var) */
-    bool defaults; /* the pool must have the default geometry */
+    int mode;      /* 1: the pool must have the default geometry; 2: a tiny
+                      pool, only small blocks; 3: a pool of one slab: no
+                      second thread (an idle thread keeps its warm slab) */
     const char *why;
+    const char *extra; /* more variables, "A=1 B=2" */
 };
 
 #define BIG "99999999999999999999"
@@ -131,7 +150,9 @@ static struct bad_case cases[] = {
     {"OFFHEAP_POOL_SIZE", "1GG", 1, true, "two suffixes"},
     {"OFFHEAP_POOL_SIZE", "G", 1, true, "suffix only"},
     {"OFFHEAP_POOL_SIZE", "1X", 1, true, "unknown suffix"},
-    {"OFFHEAP_POOL_SIZE", "64K", 1, false, "valid, but smaller than the default slab (the pair is reset)"},
+    {"OFFHEAP_POOL_SIZE", "64K", 1, 2, "valid, but smaller than the default slab: the slab shrinks"},
+    {"OFFHEAP_POOL_SIZE", "512M", 1, 3, "valid, but smaller than OFFHEAP_SLAB_SIZE=1G: the slab shrinks",
+     "OFFHEAP_SLAB_SIZE=1G"},
     {"OFFHEAP_POOL_SIZE", "1GiB", 0, false, "valid (control)"},
     {"OFFHEAP_POOL_SIZE", "2g", 0, false, "valid (control)"},
     {"OFFHEAP_SLAB_SIZE", "", 1, true, "empty"},
@@ -247,12 +268,15 @@ static void run(const char *self, const char *so, const struct bad_case *c, cons
             }
         setenv("LD_PRELOAD", so, 1);
         if (c) setenv(c->var, c->value, 1);
+        if (c && c->extra) extra = c->extra;
         if (extra) {
             /* "A=1 B=2": several variables. */
             char *list = strdup(extra);
             for (char *tok = strtok(list, " "); tok; tok = strtok(NULL, " ")) putenv(tok);
         }
-        if (c && c->defaults) execl(self, self, "--child", "--defaults", (char *)NULL);
+        if (c && c->mode == 1) execl(self, self, "--child", "--defaults", (char *)NULL);
+        else if (c && c->mode == 2) execl(self, self, "--child", "--tiny", (char *)NULL);
+        else if (c && c->mode == 3) execl(self, self, "--child", "--one-slab", (char *)NULL);
         else execl(self, self, "--child", (char *)NULL);
         _exit(127);
     }
@@ -326,7 +350,9 @@ static void printable(const char *v, char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && !strcmp(argv[1], "--child")) return child(argc >= 3 && !strcmp(argv[2], "--defaults"));
+    if (argc >= 2 && !strcmp(argv[1], "--child"))
+        return child(argc >= 3 && !strcmp(argv[2], "--defaults"), argc >= 3 && !strcmp(argv[2], "--tiny"),
+                     argc >= 3 && !strcmp(argv[2], "--one-slab"));
     if (argc < 2) {
         fprintf(stderr, "usage: %s PATH/liboffheap.so [--table]\n", argv[0]);
         return 2;
@@ -374,7 +400,7 @@ int main(int argc, char **argv)
         }
     }
     /* Several bad variables at once: one line each. */
-    static struct bad_case several = {"OFFHEAP_STATS_FD", "-3", 3, true, "with two more bad variables"};
+    static struct bad_case several = {"OFFHEAP_STATS_FD", "-3", 3, 1, "with two more bad variables", NULL};
     run(self, argv[1], &several, "OFFHEAP_POOL_SIZE=lots OFFHEAP_CHECK=sure", &r);
     {
         int lines = count_lines(r.err, r.elen);

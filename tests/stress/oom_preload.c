@@ -265,11 +265,12 @@ static int child(size_t base, size_t base_slabs)
     CHECK(base == 0 || !heap_check || grew <= base, "heap grew by %zu bytes, a clean run by %zu", grew, base);
     offheap_stats st;
     CHECK(offheap_stats_get(&st) == 0, "stats");
-    /* At most the warm slab; check mode keeps a bounded quarantine, as
-     * many slabs as a clean child of the same settings holds. */
-    CHECK(base_slabs == SIZE_MAX || st.slabs_in_use <= (base_slabs > 1 ? base_slabs : 1),
-          "%llu slabs in use after every scope ended (a clean run: %zu)", (unsigned long long)st.slabs_in_use,
-          base_slabs);
+    /* At most the warm slab.  Check mode keeps released runs in a quarantine
+     * bounded at 64 MiB (src/check.c Q_BYTES); how full it is depends on
+     * timing, so a clean child's count (base_slabs) is only reported. */
+    size_t limit = getenv("OFFHEAP_CHECK") ? (size_t)(64ull << 20) / st.slab_size + 2 : 1;
+    CHECK(st.slabs_in_use <= limit, "%llu slabs in use after every scope ended (limit %zu, a clean run: %zu)",
+          (unsigned long long)st.slabs_in_use, limit, base_slabs);
     CHECK(st.misuse == 0, "misuse %llu", (unsigned long long)st.misuse);
     /* Report to the driver on stdout: grew, nulls, scopes_off. */
     printf("grew=%zu nulls=%d scopes_off=%d slabs=%llu first=%d\n", grew,
