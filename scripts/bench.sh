@@ -139,7 +139,12 @@ want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
     for p in libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libcjson1 libjansson4 valgrind; do
         echo "$p: $(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || echo missing)"
     done
-    echo "liboffheap: $(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null)"
+    if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+        echo "liboffheap: $(git -C "$ROOT" log -1 --format='%h %s')"
+        echo "uncommitted changes to tracked files: $(git -C "$ROOT" status --porcelain --untracked-files=no | wc -l)"
+    else
+        echo "liboffheap: ${BENCH_REV:-unknown revision (not a git checkout; set BENCH_REV)}"
+    fi
     echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"
 log "machine: $(tr '\n' ';' < "$OUT/machine.txt")"
