@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * model.c [SEED] — random operations (begin, end, malloc, calloc, memalign,
+ * model.c [SEED [THREADS]] — random operations (begin, end, malloc, calloc, memalign,
  * realloc, free, escape begin/end) checked against a model of what the
  * README promises: a block is a pool block exactly when it was allocated
  * in a scope outside an escape; it lives until its scope ends (heap blocks
@@ -11,6 +11,7 @@
 #include "ph.h"
 
 #include <malloc.h>
+#include <pthread.h>
 
 #define MAXB 3000
 #define MAXD 12
@@ -20,14 +21,16 @@ struct blk {
     size_t n;
     unsigned seed;
     unsigned scope; /* 0: heap; else the id of the scope instance */
+    const char *how; /* the call that made it */
 };
 
-static struct blk b[MAXB];
-static int nb;
-static unsigned stack[MAXD + 1]; /* scope ids, stack[1..depth] */
-static int depth, escape;
-static unsigned next_id = 1;
-static uint64_t rng;
+/* Per thread: model.c SEED THREADS runs one model per thread at once. */
+static __thread struct blk b[MAXB];
+static __thread int nb;
+static __thread unsigned stack[MAXD + 1]; /* scope ids, stack[1..depth] */
+static __thread int depth, escape;
+static __thread unsigned next_id = 1;
+static __thread uint64_t rng;
 
 static unsigned rnd(unsigned n)
 {
@@ -73,6 +76,7 @@ static void add(unsigned char *p, size_t n, long step, const char *what)
     b[nb].n = n;
     b[nb].seed = rnd(1u << 30);
     b[nb].scope = offheap_owns(p) ? stack[depth] : 0;
+    b[nb].how = what;
     ph_fill(p, n, b[nb].seed);
     nb++;
 }
@@ -83,12 +87,12 @@ static void drop(int i)
     memset(&b[nb], 0, sizeof b[0]);
 }
 
-int main(int argc, char **argv)
+static long steps = 60000;
+
+static void *run(void *arg)
 {
-    ph_require_preload();
-    rng = argc > 1 ? strtoull(argv[1], NULL, 10) : 88172645463325252ull;
+    rng = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ull;
     if (!rng) rng = 1;
-    long steps = 60000;
     for (long s = 0; s < steps; s++) {
         unsigned op = rnd(100);
         if (op < 6 && depth < MAXD) {
@@ -132,11 +136,15 @@ int main(int argc, char **argv)
             REQUIRE(q);
             size_t keep = b[i].n < n ? b[i].n : n;
             CHECKF(ph_intact(q, keep, b[i].seed), "step %ld: realloc(%zu -> %zu) lost content", s, b[i].n, n);
-            CHECKF(!!offheap_owns(q) == innermost, "step %ld: realloc of a %s block (scope %u, innermost %u, escape %d) -> owned %d",
-                   s, b[i].scope ? "scope" : "heap", b[i].scope, depth ? stack[depth] : 0, escape, offheap_owns(q));
+            CHECKF(!!offheap_owns(q) == innermost,
+                   "step %ld: realloc(%s block from %s, %zu -> %zu bytes) (its scope %u, innermost %u, depth %d, escape %d): "
+                   "owned %d, want %d",
+                   s, b[i].scope ? "scope" : "heap", b[i].how, b[i].n, n, b[i].scope, depth ? stack[depth] : 0, depth,
+                   escape, offheap_owns(q), innermost);
             b[i].p = q;
             b[i].n = n;
             b[i].scope = offheap_owns(q) ? stack[depth] : 0;
+            b[i].how = "realloc";
             ph_fill(q, n, b[i].seed);
         } else if (nb > 0) {
             int i = (int)rnd((unsigned)nb);
@@ -163,6 +171,24 @@ int main(int argc, char **argv)
             check_block(i, steps);
             free(b[i].p);
         }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    ph_require_preload();
+    uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
+    int nthreads = argc > 2 ? atoi(argv[2]) : 1;
+    if (nthreads <= 1) {
+        run((void *)(uintptr_t)seed);
+    } else {
+        steps = 30000;
+        pthread_t t[16];
+        if (nthreads > 16) nthreads = 16;
+        for (int i = 0; i < nthreads; i++)
+            REQUIRE(pthread_create(&t[i], NULL, run, (void *)(uintptr_t)(seed * 1000 + (uint64_t)i)) == 0);
+        for (int i = 0; i < nthreads; i++) pthread_join(t[i], NULL);
     }
     return ph_done("model");
 }

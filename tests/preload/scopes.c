@@ -209,6 +209,36 @@ static void realloc_in_scope(void)
     offheap_scope_end();
 }
 
+/* A scope whose first pool block comes after an inner scope that took a
+ * slab: its blocks are still blocks of the innermost scope for realloc. */
+static void realloc_after_inner(void)
+{
+    offheap_scope_begin(); /* nothing from the pool yet */
+    offheap_scope_begin();
+    memset(malloc(100), 1, 100); /* the inner scope takes a slab */
+    offheap_scope_end();
+    char *p = malloc(100);
+    REQUIRE(p && offheap_owns(p));
+    ph_fill(p, 100, 90);
+    char *q = realloc(p, 200);
+    CHECKF(q && offheap_owns(q), "realloc of the newest block of the innermost scope went to the heap (%p -> %p)",
+           (void *)p, (void *)q);
+    CHECK(q && ph_intact(q, 100, 90));
+    if (q && !offheap_owns(q)) free(q);
+    offheap_scope_end();
+
+    /* Same for a tagged thread's own blocks. */
+    CHECK(offheap_thread_tag() == 0);
+    offheap_scope_begin();
+    memset(malloc(100), 1, 100);
+    offheap_scope_end();
+    char *t = malloc(100);
+    char *u = realloc(t, 5000);
+    CHECKF(u && offheap_owns(u), "realloc of a tagged thread's block after an inner scope went to the heap");
+    if (u && !offheap_owns(u)) free(u);
+    CHECK(offheap_thread_untag() == 0);
+}
+
 static void realloc_escapes(void)
 {
     offheap_stats s0 = ph_stats();
@@ -464,6 +494,7 @@ int main(void)
     calloc_reused();
     stale_free();
     realloc_in_scope();
+    realloc_after_inner();
     realloc_escapes();
     large_blocks();
     misuse();
