@@ -11,6 +11,7 @@
 #include "ph.h"
 
 #include <malloc.h>
+#include <pthread.h>
 
 #define MiB ((size_t)1 << 20)
 
@@ -210,9 +211,11 @@ static void realloc_in_scope(void)
 }
 
 /* A scope whose first pool block comes after an inner scope that took a
- * slab: its blocks are still blocks of the innermost scope for realloc. */
-static void realloc_after_inner(void)
+ * slab: its blocks are still blocks of the innermost scope for realloc.
+ * Run on a fresh thread (no warm slab yet). */
+static void *realloc_after_inner_thread(void *arg)
 {
+    (void)arg;
     offheap_scope_begin(); /* nothing from the pool yet */
     offheap_scope_begin();
     memset(malloc(100), 1, 100); /* the inner scope takes a slab */
@@ -237,6 +240,14 @@ static void realloc_after_inner(void)
     CHECKF(u && offheap_owns(u), "realloc of a tagged thread's block after an inner scope went to the heap");
     if (u && !offheap_owns(u)) free(u);
     CHECK(offheap_thread_untag() == 0);
+    return NULL;
+}
+
+static void realloc_after_inner(void)
+{
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, realloc_after_inner_thread, NULL) == 0);
+    pthread_join(t, NULL);
 }
 
 static void realloc_escapes(void)
