@@ -243,10 +243,32 @@ static void *realloc_after_inner_thread(void *arg)
     return NULL;
 }
 
+/* A tagged worker: tag, then handle a request and reset, over and over.
+ * Its blocks are always the innermost level's (fresh thread). */
+static void *tagged_worker_thread(void *arg)
+{
+    (void)arg;
+    CHECK(offheap_thread_tag() == 0);
+    for (int r = 0; r < 4; r++) {
+        char *p = malloc(100);
+        REQUIRE(p && offheap_owns(p));
+        ph_fill(p, 100, 91);
+        char *q = realloc(p, 300);
+        CHECKF(q && offheap_owns(q), "tagged worker, round %d (after %d resets): realloc went to the heap", r, r);
+        CHECK(q && ph_intact(q, 100, 91));
+        if (q && !offheap_owns(q)) free(q);
+        CHECK(offheap_thread_reset() == 0);
+    }
+    CHECK(offheap_thread_untag() == 0);
+    return NULL;
+}
+
 static void realloc_after_inner(void)
 {
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, realloc_after_inner_thread, NULL) == 0);
+    pthread_join(t, NULL);
+    REQUIRE(pthread_create(&t, NULL, tagged_worker_thread, NULL) == 0);
     pthread_join(t, NULL);
 }
 
