@@ -130,6 +130,39 @@ static int child(char *mine, size_t n, unsigned seed, bool in_scope)
     exit(atomic_load(&failures) ? 1 : 0);
 }
 
+/* Fork from a second, tagged thread (the child's only thread is then a
+ * tagged one, with blocks of its tag): fork_from_thread() runs it. */
+struct tfork {
+    int f;
+    pid_t pid;
+};
+
+static void *tagged_forker(void *arg)
+{
+    struct tfork *tf = arg;
+    if (offheap_thread_tag() != 0) {
+        FAIL("forker: tag");
+        tf->pid = -1;
+        return NULL;
+    }
+    size_t n = 5000;
+    char *mine = malloc(n);
+    if (!mine || !offheap_owns(mine)) FAIL("forker: tagged malloc");
+    else fill(mine, n, (unsigned)tf->f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Child: still tagged, the block intact; then the usual work. */
+        if (offheap_scope_depth() != 1) FAIL("tagged child: depth %d", offheap_scope_depth());
+        if (mine && !check(mine, n, (unsigned)tf->f)) FAIL("tagged child: tag block changed across fork");
+        if (offheap_thread_untag() != 0) FAIL("tagged child: untag");
+        child(NULL, 0, 0, false);
+    }
+    tf->pid = pid;
+    if (mine && !check(mine, n, (unsigned)tf->f)) FAIL("forker: tag block changed across fork");
+    if (offheap_thread_untag() != 0) FAIL("forker: untag");
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (!OFFHEAP_LOADED()) {
@@ -154,7 +187,17 @@ int main(int argc, char **argv)
             }
             fill(mine, n, (unsigned)f);
         }
-        pid_t pid = fork();
+        pid_t pid;
+        if (f % 4 == 2) { /* even: not in a scope */
+            struct tfork tf = {f, -1};
+            pthread_t ft;
+            pthread_create(&ft, NULL, tagged_forker, &tf);
+            pthread_join(ft, NULL);
+            pid = tf.pid;
+            if (pid < 0) continue;
+        } else {
+            pid = fork();
+        }
         if (pid < 0) {
             FAIL("fork: %s", strerror(errno));
             break;
@@ -190,7 +233,7 @@ int main(int argc, char **argv)
     }
     atomic_store(&stop, true);
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
-    printf("stress_fork: %d forks (half inside a scope) while 4 threads ran %lu scopes: %d hung, %d failed\n", forks,
+    printf("stress_fork: %d forks (half inside a scope, a quarter from a tagged thread) while 4 threads ran %lu scopes: %d hung, %d failed\n", forks,
            atomic_load(&worker_scopes), hung, bad);
     return atomic_load(&failures) ? 1 : 0;
 }

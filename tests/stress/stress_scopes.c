@@ -318,7 +318,12 @@ static void *short_thread(void *arg)
 {
     uint64_t s = (uintptr_t)arg + 1;
     uint32_t seed = (uint32_t)(uintptr_t)arg;
-    offheap_scope_begin();
+    /* Every other one exits tagged (with a scope on top) instead. */
+    if ((uintptr_t)arg & 1) {
+        if (offheap_thread_tag() != 0) FAIL("short thread: tag");
+    } else {
+        offheap_scope_begin();
+    }
     offheap_scope_begin();
     for (int i = 0; i < 50; i++) {
         size_t n = pick(&s);
@@ -326,7 +331,8 @@ static void *short_thread(void *arg)
         if (p) fill(p, n, ++seed);
     }
     collect(2);
-    /* Exit inside two scopes: the thread's slabs must come back. */
+    /* Exit inside two scopes (or a tag and a scope): the thread's slabs
+     * must come back. */
     return NULL;
 }
 
