@@ -136,8 +136,10 @@ int main(void) {
 C
     gcc -O2 -Wall -Wextra -o "$1/p" "$1/p.c" && "$1/p"
     echo 'int f(int x) { return x * 2 }' >"$1/bad.c"
-    gcc -c -o "$1/bad.o" "$1/bad.c" 2>&1 | sed "s|$1/||g"
-    echo "bad.c status: $?"
+    gcc -c -o "$1/bad.o" "$1/bad.c" >"$1/bad.log" 2>&1
+    st=$?
+    sed "s|$1/||g" "$1/bad.log"
+    echo "bad.c status: $st"
 }
 
 wl_sort() {
