@@ -16,10 +16,14 @@
  * walking libstdc++'s dynamic symbol table.
  *
  * The ranges are the executable segments of those objects, found with
- * dl_iterate_phdr (which does not allocate) at pool creation and after each
- * dlopen; OFFHEAP_EXCLUDE adds the objects whose file name contains one of
- * its ':' or ',' separated words.  The fast path compares the caller with
- * three ranges (libc, ld.so, libstdc++); everything else is the slow path.
+ * dl_iterate_phdr (which does not allocate) at pool creation;
+ * OFFHEAP_EXCLUDE adds the objects whose file name contains one of its ':'
+ * or ',' separated words.  Code loaded later (a plugin, an excluded library
+ * opened with dlopen, libstdc++ brought in by a C++ plugin) is classified
+ * when one of its call sites is first seen: _dl_find_object (glibc 2.35,
+ * lock-free, no allocation) names the object, and a runtime or excluded one
+ * gets its ranges added.  dlopen itself is not interposed: glibc searches
+ * the RUNPATH of dlopen's caller, which would become ours.
  */
 #include "scope.h"
 
@@ -241,17 +245,29 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+static const char *exclude_list;
+
 void oh_caller_init(const char *exclude)
 {
     pthread_mutex_lock(&rescan_lock);
+    exclude_list = exclude;
     dl_iterate_phdr(add_object, (void *)(uintptr_t)exclude);
     pthread_mutex_unlock(&rescan_lock);
 }
 
-/* After a dlopen: the runtime objects (libstdc++ loaded by a plugin) and
- * the OFFHEAP_EXCLUDE ones among the new objects.  Unloaded objects keep
- * their (now unused) ranges: harmless, and the tables stay append-only. */
-void oh_caller_rescan(const char *exclude)
+bool oh_caller_check_new(const void *ra)
 {
-    oh_caller_init(exclude);
+#ifdef OH_HAVE_DL_FIND_OBJECT
+    struct dl_find_object fo;
+    if (_dl_find_object((void *)(uintptr_t)ra, &fo) != 0 || !fo.dlfo_link_map) return false;
+    const char *name = fo.dlfo_link_map->l_name;
+    if (!name || !*name || kind_of(base_name(name), exclude_list) == K_NONE) return false;
+    /* A runtime or excluded object loaded since start: add its ranges
+     * (objects are only added, never rescanned, so this runs once each). */
+    oh_caller_init(exclude_list);
+    return oh_caller_excluded(ra);
+#else
+    (void)ra;
+    return false;
+#endif
 }

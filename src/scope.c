@@ -111,6 +111,9 @@ static uint32_t take_run(struct oh_thread *t, uint32_t k, bool *zeroed)
     /* Check mode holds released runs in quarantine: it must not cause an
      * ENOMEM the program would not get without it. */
     if (s == OH_SLAB_NONE && oh_check_on && oh_check_drain()) s = oh_slabs_acquire(&oh_proc, k, zeroed);
+    /* Idle threads' parked warm slabs are not live memory: take them back
+     * before reporting exhaustion. */
+    if (s == OH_SLAB_NONE && oh_thread_steal_parked()) s = oh_slabs_acquire(&oh_proc, k, zeroed);
     if (s == OH_SLAB_NONE) return s;
     /* Every slab of the run names its owner and scope: a pointer aligned
      * past the first slab must still be recognised (in_innermost_scope). */
@@ -200,7 +203,7 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
 
 void *oh_scope_alloc_slow(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
-    if (oh_caller_excluded(ra)) {
+    if (oh_caller_excluded(ra) || (t->ok_ra[((uintptr_t)ra >> 2) & 15u] != (uintptr_t)ra && oh_caller_check_new(ra))) {
         OH_STAT_ADD(t, routed, 1);
         return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
     }
@@ -274,12 +277,39 @@ __attribute__((cold, noinline)) static void misuse(struct oh_thread *t, const ch
     oh_log("misuse: %s (thread depth %u); ignored", what, t->depth);
 }
 
+/* Between outermost scopes the warm slab is parked outside the chain,
+ * where an exhausted pool can take it back (thread.c).  Taking it again
+ * is one atomic exchange on the thread's own word. */
+static void park(struct oh_thread *t)
+{
+    if (t->slab == OH_SLAB_NONE || t->head != t->slab || oh_proc.meta[t->slab].next != OH_SLAB_NONE) return;
+    account(t);
+    t->parked_clean = t->clean;
+    uint32_t s = t->slab;
+    t->head = t->slab = OH_SLAB_NONE;
+    t->cur = t->end = t->clean = t->acct = NULL;
+    atomic_store_explicit(&t->parked, s, memory_order_release);
+}
+
+static void unpark(struct oh_thread *t)
+{
+    if (atomic_load_explicit(&t->parked, memory_order_relaxed) == OH_SLAB_NONE) return;
+    uint32_t s = atomic_exchange_explicit(&t->parked, OH_SLAB_NONE, memory_order_acquire);
+    if (s == OH_SLAB_NONE) return; /* taken back by a thread that ran out */
+    char *base = oh_slab_addr(&oh_proc, s);
+    t->head = t->slab = s;
+    t->cur = t->acct = base + HDR;
+    t->end = base + oh_proc.slab_size;
+    t->clean = t->parked_clean;
+}
+
 /* Push a mark; false when the process pool or the thread cannot have one. */
 static bool push_mark(struct oh_thread *t, void *site)
 {
     if (__builtin_expect(!t->registered, 0)) {
         if (oh_proc_init() != 0 || !oh_thread_register(t)) return false;
     }
+    if (t->depth == 0) unpark(t);
     struct oh_mark *m = &t->marks[t->depth++];
     m->cur = t->cur;
     m->clean = t->clean;
@@ -316,8 +346,9 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m)
     account(t);
     uint32_t stop = m->head;
     if (stop == OH_SLAB_NONE && t->head != OH_SLAB_NONE && !oh_check_on) {
-        /* Outermost level: keep the oldest slab warm for the next scope, so
-         * a begin/end pair that fits in it touches no shared state. */
+        /* The level had no slab when this scope began: keep the oldest slab
+         * warm instead of returning it, so a begin/end pair that fits in it
+         * touches no shared state. */
         uint32_t tail = chain_tail(t->head);
         if (oh_proc.meta[tail].run == 1) stop = tail;
     }
@@ -330,10 +361,12 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m)
     uint32_t slab = m->slab;
     char *cur = m->cur;
     if (stop != m->head) {
-        /* The warm slab, reusable from its start. */
+        /* The warm slab, reusable from its start.  It now belongs to the
+         * enclosing level (m->seq: 0 at the outermost, or a scope that had
+         * no slab when the inner one began). */
         slab = stop;
         cur = oh_slab_addr(&oh_proc, stop) + HDR;
-        oh_proc.meta[stop].seq = 0;
+        oh_proc.meta[stop].seq = m->seq;
     }
     t->slab = slab;
     if (slab == OH_SLAB_NONE) {
@@ -375,6 +408,7 @@ void offheap_scope_end(void)
     struct oh_mark *m = &t->marks[--t->depth];
     rewind_to(t, m);
     t->seq = m->seq;
+    if (t->depth == 0) park(t);
     oh_thread_update_route(t);
 }
 
@@ -412,6 +446,7 @@ int offheap_thread_untag(void)
     t->seq = t->marks[0].seq;
     t->depth = 0;
     t->tagged = 0;
+    park(t);
     oh_thread_update_route(t);
     return 0;
 }
@@ -447,6 +482,10 @@ void oh_scope_thread_exit(void)
     t->tagged = 0;
     t->overflow = 0;
     oh_thread_update_route(t);
+    if (t->registered) {
+        uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
+        if (s != OH_SLAB_NONE) oh_slabs_release(&oh_proc, s);
+    }
     if (t->head != OH_SLAB_NONE && t->registered) {
         size_t released = oh_slabs_release_chain(&oh_proc, t->head, OH_SLAB_NONE);
         OH_STAT_ADD(t, released, released);

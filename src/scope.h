@@ -82,7 +82,10 @@ static inline bool oh_caller_runtime(const void *ra)
  * or an OFFHEAP_EXCLUDE library. */
 bool oh_caller_excluded(const void *ra);
 void oh_caller_init(const char *exclude);
-void oh_caller_rescan(const char *exclude);
+
+/* For a caller oh_caller_excluded() lets through: is it in a runtime or
+ * excluded object loaded after start?  (Adds that object's ranges.) */
+bool oh_caller_check_new(const void *ra);
 
 #pragma GCC visibility pop
 

@@ -19,6 +19,7 @@
 __thread struct oh_thread oh_self __attribute__((tls_model("initial-exec"))) = {
     .slab = OH_SLAB_NONE,
     .head = OH_SLAB_NONE,
+    .parked = OH_SLAB_NONE,
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -119,6 +120,21 @@ bool oh_thread_sum_try(struct oh_counters *out)
     for (struct oh_thread *t = reg_head; t; t = t->reg_next) add_counters(out, &t->st);
     pthread_mutex_unlock(&reg_lock);
     return true;
+}
+
+unsigned oh_thread_steal_parked(void)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (struct oh_thread *t = reg_head; t; t = t->reg_next) {
+        uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
+        if (s != OH_SLAB_NONE) {
+            oh_slabs_release(&oh_proc, s);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return n;
 }
 
 uint64_t oh_thread_count(void)

@@ -69,6 +69,10 @@ struct oh_thread {
     uint32_t seq;       /* sequence number of the innermost scope */
     uint32_t next_seq;  /* last sequence number handed out */
     uint32_t overflow;  /* begins ignored past the depth limit */
+    _Atomic uint32_t parked; /* warm slab kept between outermost scopes, or
+                                OH_SLAB_NONE; other threads may take it
+                                back to the pool when it runs out */
+    char *parked_clean; /* its `clean` (owner only) */
     bool registered;    /* in the registry, exit hook armed */
     bool exiting;       /* thread-exit cleanup ran */
     struct oh_counters st;
@@ -90,6 +94,10 @@ void oh_thread_sum(struct oh_counters *out);
 
 /* As oh_thread_sum, but gives up (false) if the lock is taken. */
 bool oh_thread_sum_try(struct oh_counters *out);
+
+/* Return every other thread's parked warm slab to the pool (the pool ran
+ * out).  Returns how many were returned. */
+unsigned oh_thread_steal_parked(void);
 
 /* Threads ever registered. */
 uint64_t oh_thread_count(void);
