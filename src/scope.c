@@ -337,8 +337,10 @@ static uint32_t chain_tail(uint32_t s)
     return s;
 }
 
-/* Release everything above mark m and rewind to it. */
-static void rewind_to(struct oh_thread *t, const struct oh_mark *m)
+/* Release everything above mark m and rewind to it.  keep_seq: the scope
+ * sequence of the level that goes on allocating afterwards (a kept warm
+ * slab is marked with it, so realloc recognises its blocks). */
+static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t keep_seq)
 {
     /* High-water mark of the current bump slab: bytes below it are dirty. */
     uint32_t bump_slab = t->slab;
@@ -361,12 +363,11 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m)
     uint32_t slab = m->slab;
     char *cur = m->cur;
     if (stop != m->head) {
-        /* The warm slab, reusable from its start.  It now belongs to the
-         * enclosing level (m->seq: 0 at the outermost, or a scope that had
-         * no slab when the inner one began). */
+        /* The warm slab, reusable from its start, now of the level that
+         * goes on. */
         slab = stop;
         cur = oh_slab_addr(&oh_proc, stop) + HDR;
-        oh_proc.meta[stop].seq = m->seq;
+        oh_proc.meta[stop].seq = keep_seq;
     }
     t->slab = slab;
     if (slab == OH_SLAB_NONE) {
@@ -406,7 +407,7 @@ void offheap_scope_end(void)
         return;
     }
     struct oh_mark *m = &t->marks[--t->depth];
-    rewind_to(t, m);
+    rewind_to(t, m, m->seq);
     t->seq = m->seq;
     if (t->depth == 0) park(t);
     oh_thread_update_route(t);
@@ -432,8 +433,7 @@ int offheap_thread_reset(void)
     struct oh_thread *t = &oh_self;
     if (!t->tagged) return EINVAL;
     if (t->depth > 1 || t->overflow) return EBUSY;
-    rewind_to(t, &t->marks[0]);
-    t->seq = ++t->next_seq; /* blocks of before the reset are no longer "innermost" */
+    rewind_to(t, &t->marks[0], t->seq); /* the tag level goes on */
     return 0;
 }
 
@@ -442,7 +442,7 @@ int offheap_thread_untag(void)
     struct oh_thread *t = &oh_self;
     if (!t->tagged) return EINVAL;
     if (t->depth > 1 || t->overflow) return EBUSY;
-    rewind_to(t, &t->marks[0]);
+    rewind_to(t, &t->marks[0], t->marks[0].seq);
     t->seq = t->marks[0].seq;
     t->depth = 0;
     t->tagged = 0;
