@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -49,6 +50,13 @@
 #define MAX_CONNS 1024
 
 static atomic_ulong requests_served;
+
+/* offheap_scope_depth() and offheap_stats_get(), looked up once at start as
+ * the OFFHEAP_* markers look up theirs: calling an undefined weak function
+ * directly is not safe in a position-dependent (-no-pie) executable.  NULL
+ * without the preload. */
+static int (*scope_depth_fn)(void);
+static int (*stats_get_fn)(offheap_stats *);
 static atomic_bool stopping;
 static int listen_fd = -1;
 
@@ -170,7 +178,7 @@ static bool handle_orders(int fd, const char *body, size_t len, bool keep_alive)
         total += (double)qty * price;
         if (price > max_price) max_price = price;
     }
-    int scoped = OFFHEAP_LOADED() && offheap_scope_depth() > 0;
+    int scoped = scope_depth_fn && scope_depth_fn() > 0;
     json_t *answer = json_pack("{s:s, s:I, s:I, s:f, s:f, s:b}", "customer", customer, "items",
                                (json_int_t)json_array_size(items), "quantity", quantity, "total",
                                total, "max_price", max_price, "scoped", scoped);
@@ -200,9 +208,9 @@ static bool handle_stats(int fd, bool keep_alive)
     char buf[512];
     unsigned long long blocks = 0, bytes = 0, released = 0, scopes = 0;
     int loaded = OFFHEAP_LOADED();
-    if (loaded && offheap_stats_get) {
+    if (loaded && stats_get_fn) {
         offheap_stats st;
-        if (offheap_stats_get(&st) == 0) {
+        if (stats_get_fn(&st) == 0) {
             blocks = st.scope_blocks;
             bytes = st.scope_bytes;
             released = st.scope_bytes_released;
@@ -409,6 +417,8 @@ int main(int argc, char **argv)
     /* jansson picks its hash seed on first use; do it now, single-threaded,
      * as its documentation asks, and outside any scope. */
     json_object_seed(0);
+    *(void **)(void *)&scope_depth_fn = dlsym(RTLD_DEFAULT, "offheap_scope_depth");
+    *(void **)(void *)&stats_get_fn = dlsym(RTLD_DEFAULT, "offheap_stats_get");
 
     /* Signals are taken by sigwait() in main only. */
     sigset_t sigs;

@@ -7,7 +7,7 @@
  *
  *   test_client SERVER [REQUESTS]
  *
- * With OFFHEAP_TEST_PRELOAD=/path/liboffheap.so in the environment the
+ * With HTTP_TEST_PRELOAD=/path/liboffheap.so in the environment the
  * server (only the server) runs with LD_PRELOAD set to it, and the test
  * also requires that the handler really ran in a scope: "scoped": true in
  * every answer and scope blocks counted in /stats.
@@ -281,7 +281,8 @@ static pid_t start_server(const char *path, FILE **out)
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        const char *pre = getenv("OFFHEAP_TEST_PRELOAD");
+        /* Not an OFFHEAP_* name: the preload warns about unknown ones. */
+        const char *pre = getenv("HTTP_TEST_PRELOAD");
         if (pre && *pre) setenv("LD_PRELOAD", pre, 1);
         execl(path, path, "--port", "0", (char *)NULL);
         perror(path);
@@ -309,7 +310,7 @@ int main(int argc, char **argv)
     }
     int total_orders = argc > 2 ? atoi(argv[2]) : 400;
     if (total_orders < 4) total_orders = 4;
-    const char *pre = getenv("OFFHEAP_TEST_PRELOAD");
+    const char *pre = getenv("HTTP_TEST_PRELOAD");
     preloaded = pre && *pre;
     signal(SIGALRM, on_alarm);
     alarm(120); /* the whole test, whatever happens */
