@@ -14,11 +14,11 @@ bash scripts/setup.sh
 [ -d build/meson-private ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 echo "== python3 under liboffheap (no scopes) =="
-scripts/offheap-run --lib build/liboffheap.so --stats python3 -c '
+scripts/offheap-run --lib build/liboffheap.so --stats /usr/bin/python3 -c '
 import json, collections
 docs = [json.dumps({"id": i, "tags": ["t%d" % (i % 7)] * 5, "v": i * 0.5}) for i in range(20000)]
 c = collections.Counter(t for d in docs for t in json.loads(d)["tags"])
 print("parsed", len(docs), "documents; most common tag:", c.most_common(1)[0])'
 echo
 echo "== scoped JSON request loop (jansson) under liboffheap =="
-scripts/offheap-run --lib build/liboffheap.so --stats build/examples/json-requests 200000
+scripts/offheap-run --lib build/liboffheap.so --stats build/examples/json-requests/json-requests 50000

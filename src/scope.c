@@ -151,6 +151,7 @@ static void *large_alloc(struct oh_thread *t, size_t n, size_t align, bool zero)
 static void account(struct oh_thread *t)
 {
     if (t->cur > t->acct && t->acct) OH_STAT_ADD(t, bytes, (size_t)(t->cur - t->acct));
+    t->acct = t->cur;
 }
 
 /* Start a new bump slab. */
@@ -311,6 +312,8 @@ static bool push_mark(struct oh_thread *t, void *site)
     }
     if (t->depth == 0) unpark(t);
     struct oh_mark *m = &t->marks[t->depth++];
+    account(t);
+    m->bytes = atomic_load_explicit(&t->st.bytes, memory_order_relaxed);
     m->cur = t->cur;
     m->clean = t->clean;
     m->head = t->head;
@@ -346,6 +349,8 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
     uint32_t bump_slab = t->slab;
     char *hi = t->cur > t->clean ? t->cur : t->clean;
     account(t);
+    /* Everything the scope's blocks took is released by its end. */
+    OH_STAT_ADD(t, released, atomic_load_explicit(&t->st.bytes, memory_order_relaxed) - m->bytes);
     uint32_t stop = m->head;
     if (stop == OH_SLAB_NONE && t->head != OH_SLAB_NONE && !oh_check_on) {
         /* The level had no slab when this scope began: keep the oldest slab
@@ -355,9 +360,8 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
         if (oh_proc.meta[tail].run == 1) stop = tail;
     }
     if (t->head != stop) {
-        size_t released = __builtin_expect(oh_check_on, 0) ? oh_check_retire(t, t->head, stop, m->site)
-                                                           : oh_slabs_release_chain(&oh_proc, t->head, stop);
-        OH_STAT_ADD(t, released, released);
+        if (__builtin_expect(oh_check_on, 0)) (void)oh_check_retire(t, t->head, stop, m->site);
+        else (void)oh_slabs_release_chain(&oh_proc, t->head, stop);
     }
     t->head = stop;
     uint32_t slab = m->slab;

@@ -33,6 +33,7 @@ struct oh_mark {
     uint32_t seq;  /* sequence number of the enclosing scope */
     uint32_t pad;
     void *site;    /* return address of the begin (check mode reports it) */
+    uint64_t bytes; /* st.bytes at begin, the bump since counted */
 };
 
 /* Counters written by their thread only, read by anyone (relaxed). */
