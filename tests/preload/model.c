@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * model.c [SEED [THREADS]] — random operations (begin, end, malloc, calloc, memalign,
- * realloc, free, escape begin/end) checked against a model of what the
+ * realloc, free, escape begin/end, thread tag/reset/untag) checked against a model of what the
  * README promises: a block is a pool block exactly when it was allocated
  * in a scope outside an escape; it lives until its scope ends (heap blocks
  * until freed) and its content stays intact that long; calloc is zeroed;
@@ -28,7 +28,7 @@ struct blk {
 static __thread struct blk b[MAXB];
 static __thread int nb;
 static __thread unsigned stack[MAXD + 1]; /* scope ids, stack[1..depth] */
-static __thread int depth, escape;
+static __thread int depth, escape, tagged; /* tagged: stack[1] is the tag's level */
 static __thread unsigned next_id = 1;
 static __thread uint64_t rng;
 
@@ -95,10 +95,43 @@ static void *run(void *arg)
     if (!rng) rng = 1;
     for (long s = 0; s < steps; s++) {
         unsigned op = rnd(100);
+        if (op < 2) {
+            /* Tagging: tag at depth 0; reset/untag at the tag's level. */
+            unsigned what = rnd(3);
+            int r;
+            if (what == 0) {
+                r = offheap_thread_tag();
+                int ok = depth == 0 && !tagged;
+                CHECKF(r == (ok ? 0 : EBUSY), "step %ld: tag at depth %d tagged %d = %d", s, depth, tagged, r);
+                if (!r) {
+                    tagged = 1;
+                    stack[++depth] = next_id++;
+                }
+                continue;
+            }
+            int ok = tagged && depth == 1;
+            if (ok) {
+                unsigned id = stack[1];
+                for (int i = nb - 1; i >= 0; i--)
+                    if (b[i].scope == id) {
+                        check_block(i, s);
+                        drop(i);
+                    }
+            }
+            r = what == 1 ? offheap_thread_reset() : offheap_thread_untag();
+            CHECKF(r == (ok ? 0 : tagged ? EBUSY : EINVAL), "step %ld: %s at depth %d tagged %d = %d", s,
+                   what == 1 ? "reset" : "untag", depth, tagged, r);
+            if (ok && what == 1) stack[1] = next_id++;
+            if (ok && what == 2) {
+                tagged = 0;
+                depth = 0;
+            }
+            continue;
+        }
         if (op < 6 && depth < MAXD) {
             offheap_scope_begin();
             stack[++depth] = next_id++;
-        } else if (op < 12 && depth > 0) {
+        } else if (op < 12 && depth > tagged) {
             unsigned id = stack[depth];
             for (int i = nb - 1; i >= 0; i--)
                 if (b[i].scope == id) {
@@ -162,9 +195,15 @@ static void *run(void *arg)
         offheap_escape_end();
         escape--;
     }
-    while (depth) {
+    while (depth > tagged) {
         offheap_scope_end();
         depth--;
+    }
+    if (tagged) {
+        for (int i = nb - 1; i >= 0; i--)
+            if (b[i].scope) drop(i);
+        CHECK(offheap_thread_untag() == 0);
+        depth = tagged = 0;
     }
     for (int i = 0; i < nb; i++) {
         if (!b[i].scope) {
