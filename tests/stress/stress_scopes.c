@@ -11,7 +11,8 @@
  *     threads' scope blocks unchecked (their scope may have ended; the free
  *     must be a no-op that disturbs nothing);
  *   - a tagged thread allocates and resets; a churn thread starts short
- *     threads that exit while inside a scope.
+ *     threads that exit while inside a scope (or tagged);
+ *   - a trim thread calls malloc_trim(0), which gives idle slabs back.
  * At the end: no content check failed, every slab is back (only the main
  * thread's warm slab may stay), no misuse, and the heap is back where it
  * started (within a margin for thread caches).
@@ -22,6 +23,7 @@
 #include "offheap_pool.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -352,6 +354,21 @@ static void *churn_thread(void *arg)
     return NULL;
 }
 
+/* malloc_trim() gives idle slabs back while the others allocate: it must
+ * never take a slab that holds live blocks (or a thread's warm slab in use). */
+static _Atomic unsigned long trims;
+static void *trim_thread(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        malloc_trim(0);
+        atomic_fetch_add(&trims, 1);
+        struct timespec ts = {0, 500000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 static size_t heap_bytes(void)
 {
     static size_t (*sample)(int);
@@ -367,12 +384,13 @@ int main(int argc, char **argv)
     }
     int seconds = argc > 1 ? atoi(argv[1]) : 10;
     size_t heap0 = heap_bytes();
-    pthread_t t[SCOPE_THREADS + HEAP_THREADS + 2];
+    pthread_t t[SCOPE_THREADS + HEAP_THREADS + 3];
     int nt = 0;
     for (uintptr_t i = 0; i < SCOPE_THREADS; i++) pthread_create(&t[nt++], NULL, scope_thread, (void *)(i + 1));
     for (uintptr_t i = 0; i < HEAP_THREADS; i++) pthread_create(&t[nt++], NULL, heap_thread, (void *)(i + 11));
     pthread_create(&t[nt++], NULL, tagged_thread, NULL);
     pthread_create(&t[nt++], NULL, churn_thread, NULL);
+    pthread_create(&t[nt++], NULL, trim_thread, NULL);
     sleep((unsigned)seconds);
     atomic_store(&stop, true);
     for (int i = 0; i < nt; i++) pthread_join(t[i], NULL);
@@ -386,8 +404,8 @@ int main(int argc, char **argv)
     if (st.exhausted) FAIL("pool exhausted %llu times", (unsigned long long)st.exhausted);
     if (heap1 > heap0 + (8u << 20)) FAIL("heap grew from %zu to %zu bytes", heap0, heap1);
     printf("stress_scopes: %ds, %lu scopes, %lu cross-thread heap frees, %lu foreign scope-block frees, %lu "
-           "short threads; slabs in use %llu, heap %zu -> %zu bytes; %lu failures\n",
+           "short threads, %lu malloc_trim; slabs in use %llu, heap %zu -> %zu bytes; %lu failures\n",
            seconds, atomic_load(&scopes_done), atomic_load(&heap_frees_foreign), atomic_load(&scope_frees_foreign),
-           atomic_load(&churned), (unsigned long long)st.slabs_in_use, heap0, heap1, atomic_load(&failures));
+           atomic_load(&churned), atomic_load(&trims), (unsigned long long)st.slabs_in_use, heap0, heap1, atomic_load(&failures));
     return atomic_load(&failures) ? 1 : 0;
 }
