@@ -4,7 +4,7 @@
  * op script: the preload's counterpart of fuzz_ops.c (libFuzzer cannot run
  * under our malloc).
  *
- *   ops_replay [-runs=N] [-seed=S] [-max_len=L] [FILE...]
+ *   ops_replay [-runs=N] [-seed=S] [-max_len=L] [-threads=T] [FILE...]
  *
  * Each FILE, then N inputs from a seeded PRNG, is read as a program: one
  * byte picks an operation (malloc, calloc, realloc, reallocarray, free,
@@ -25,11 +25,15 @@
  *     one (warm) slab: nothing leaks.
  * Exit status 0, 77 (skip) when liboffheap.so is not preloaded, 1 on a
  * violation (with the op number; FUZZ_MAIN_LAST=path saves the input).
+ * -threads=T runs the PRNG inputs on T threads at once, each with its own
+ * model (the model's state is thread-local): scopes, tags and reallocs of
+ * several threads interleave in the pool.
  */
 #include "offheap.h"
 
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,7 +46,7 @@
 #define MAX_DEPTH 10
 #define FILL_CAP 4096
 
-static const char *fail_what = "";
+static _Thread_local const char *fail_what = "";
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
         fprintf(stderr, "ops_replay: input %lu op %u: %s:%d: %s", input_no, op_no, __FILE__, __LINE__, \
@@ -66,19 +70,21 @@ struct blk {
     int level; /* 0: heap; k > 0: pool block of scope level k */
 };
 
-static struct blk B[MAX_BLOCKS];
-static size_t nb;
-static char *dead[MAX_DEAD];
-static size_t ndead;
-static int depth, tagged, escape;
-static uint32_t next_id = 1;
-static unsigned long input_no;
-static unsigned op_no;
-static const uint8_t *in;
-static size_t in_len, in_pos;
+static _Thread_local struct blk B[MAX_BLOCKS];
+static _Thread_local size_t nb;
+static _Thread_local char *dead[MAX_DEAD];
+static _Thread_local size_t ndead;
+static _Thread_local int depth, tagged, escape;
+static _Thread_local uint32_t next_id = 1;
+static _Thread_local unsigned long input_no;
+static _Thread_local unsigned op_no;
+static _Thread_local const uint8_t *in;
+static _Thread_local size_t in_len, in_pos;
 static size_t page;
 static bool trace; /* OPS_REPLAY_TRACE=1: each op on stderr */
 static bool exhaust_fallback; /* OFFHEAP_ON_EXHAUST=fallback */
+static int nthreads = 1;       /* -threads=N: N interpreters at once, each with
+                                  its own model (thread-local) */
 
 static unsigned u8(void)
 {
@@ -565,8 +571,9 @@ static void run_input(const uint8_t *data, size_t len)
     nb = 0;
     offheap_stats st;
     CHECK(offheap_stats_get(&st) == 0, "stats");
-    CHECK(st.slabs_in_use <= 1, "%llu slabs still in use after every scope ended",
-          (unsigned long long)st.slabs_in_use);
+    if (nthreads == 1) /* other interpreters hold slabs of their own */
+        CHECK(st.slabs_in_use <= 1, "%llu slabs still in use after every scope ended",
+              (unsigned long long)st.slabs_in_use);
     CHECK(st.misuse == 0, "misuse counted: %llu", (unsigned long long)st.misuse);
     CHECK(offheap_scope_depth() == 0, "depth after the input");
 }
@@ -586,13 +593,36 @@ static int run_file(const char *path)
     return 0;
 }
 
-static uint64_t rng;
+static _Thread_local uint64_t rng;
 static uint64_t next(void)
 {
     rng ^= rng << 13;
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return rng;
+}
+
+/* One PRNG interpreter (the -threads mode). */
+struct prng_job {
+    unsigned long runs, seed, max_len;
+};
+
+static void *prng_thread(void *arg)
+{
+    struct prng_job *j = arg;
+    rng = j->seed * 0x9E3779B97F4A7C15ull + 1;
+    uint8_t *buf = malloc(j->max_len);
+    for (unsigned long r = 0; r < j->runs; r++) {
+        size_t n = (size_t)(next() % (j->max_len + 1));
+        for (size_t i = 0; i < n; i++) {
+            uint64_t x = next();
+            buf[i] = (x & 0x300) ? (uint8_t)x : (uint8_t)(x >> 16) % 24;
+        }
+        input_no++;
+        run_input(buf, n);
+    }
+    free(buf);
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -612,11 +642,31 @@ int main(int argc, char **argv)
         if (!strncmp(argv[i], "-runs=", 6)) runs = strtoul(argv[i] + 6, NULL, 10);
         else if (!strncmp(argv[i], "-seed=", 6)) seed = strtoul(argv[i] + 6, NULL, 10);
         else if (!strncmp(argv[i], "-max_len=", 9)) max_len = strtoul(argv[i] + 9, NULL, 10);
+        else if (!strncmp(argv[i], "-threads=", 9)) nthreads = atoi(argv[i] + 9);
         else if (argv[i][0] != '-') rc |= run_file(argv[i]);
     }
     if (rc) return rc;
-    rng = seed * 0x9E3779B97F4A7C15ull + 1;
     if (!max_len) max_len = 1;
+    if (nthreads > 1) {
+        pthread_t t[64];
+        struct prng_job jobs[64];
+        if (nthreads > 64) nthreads = 64;
+        for (int i = 0; i < nthreads; i++) {
+            jobs[i] = (struct prng_job){runs / (unsigned long)nthreads, seed * 1000 + (unsigned long)i, max_len};
+            pthread_create(&t[i], NULL, prng_thread, &jobs[i]);
+        }
+        for (int i = 0; i < nthreads; i++) pthread_join(t[i], NULL);
+        offheap_stats st;
+        offheap_stats_get(&st);
+        if (st.slabs_in_use > 1) {
+            fprintf(stderr, "ops_replay: %llu slabs in use after every thread ended\n",
+                    (unsigned long long)st.slabs_in_use);
+            return 1;
+        }
+        printf("ops_replay: %lu inputs passed on %d threads (seed %lu)\n", runs, nthreads, seed);
+        return 0;
+    }
+    rng = seed * 0x9E3779B97F4A7C15ull + 1;
     uint8_t *buf = malloc(max_len);
     const char *last = getenv("FUZZ_MAIN_LAST");
     for (unsigned long r = 0; r < runs; r++) {

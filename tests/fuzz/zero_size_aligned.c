@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zero_size_aligned.c — aligned allocations of 0 bytes with an alignment of
+ * a slab or more, in a scope (found by ops_replay -threads seed 13002).
+ * Run with OFFHEAP_POOL_SIZE=2M (meson.build): two slabs, so the block's own
+ * run is the pool's last slab.  Each block must lie inside the pool (it is a
+ * scope block), free() of it must be a no-op, and realloc in its scope must
+ * keep it in the pool.
+ */
+#include "offheap.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int one(const char *name, int which)
+{
+    /* In a child: a bad pointer handed to the heap crashes. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        offheap_scope_begin();
+        void *a = malloc(10); /* the thread's bump slab: slab 0 */
+        (void)a;
+        void *p = NULL;
+        switch (which) {
+        case 0: p = memalign(1 << 20, 0); break;
+        case 1: p = aligned_alloc(1 << 20, 0); break;
+        case 2:
+            if (posix_memalign(&p, 1 << 20, 0)) p = NULL;
+            break;
+        }
+        int owns = offheap_owns(p);
+        free(p);
+        void *q = realloc(p, 27);
+        int kept = offheap_owns(q);
+        offheap_scope_end();
+        _exit(!p ? 3 : !owns ? 4 : !kept ? 5 : 0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    static const char *what[] = {"ok", "", "", "NULL", "pointer outside the pool", "realloc moved it out of its scope"};
+    printf("zero_size_aligned: %s(1 MiB, 0) in a scope, run = the pool's last slab: %s\n", name,
+           code < 6 ? what[code] : code == 128 + 11 ? "free() crashed (SIGSEGV)" : "crashed");
+    return code != 0;
+}
+
+int main(void)
+{
+    if (!OFFHEAP_LOADED()) return 77;
+    int bad = 0;
+    bad += one("memalign", 0);
+    bad += one("aligned_alloc", 1);
+    bad += one("posix_memalign", 2);
+    return bad ? 1 : 0;
+}
