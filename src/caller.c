@@ -247,6 +247,21 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *data)
 
 static const char *exclude_list;
 
+/* Objects already judged to allocate in scopes (the program, its own
+ * libraries), so a caller-cache miss from them costs a few compares. */
+#define OH_MAX_SCOPED 64
+static struct oh_range scoped_obj[OH_MAX_SCOPED];
+static unsigned nscoped;
+
+static bool in_scoped_object(uintptr_t a)
+{
+    unsigned n = __atomic_load_n(&nscoped, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++) {
+        if (a - scoped_obj[i].lo < scoped_obj[i].len) return true;
+    }
+    return false;
+}
+
 void oh_caller_init(const char *exclude)
 {
     pthread_mutex_lock(&rescan_lock);
@@ -258,10 +273,20 @@ void oh_caller_init(const char *exclude)
 bool oh_caller_check_new(const void *ra)
 {
 #ifdef OH_HAVE_DL_FIND_OBJECT
+    if (in_scoped_object((uintptr_t)ra)) return false;
     struct dl_find_object fo;
     if (_dl_find_object((void *)(uintptr_t)ra, &fo) != 0 || !fo.dlfo_link_map) return false;
     const char *name = fo.dlfo_link_map->l_name;
-    if (!name || !*name || kind_of(base_name(name), exclude_list) == K_NONE) return false;
+    if (!name || !*name || kind_of(base_name(name), exclude_list) == K_NONE) {
+        pthread_mutex_lock(&rescan_lock);
+        if (nscoped < OH_MAX_SCOPED && !in_scoped_object((uintptr_t)ra)) {
+            scoped_obj[nscoped].lo = (uintptr_t)fo.dlfo_map_start;
+            scoped_obj[nscoped].len = (uintptr_t)fo.dlfo_map_end - (uintptr_t)fo.dlfo_map_start;
+            __atomic_store_n(&nscoped, nscoped + 1, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&rescan_lock);
+        return false;
+    }
     /* A runtime or excluded object loaded since start: add its ranges
      * (objects are only added, never rescanned, so this runs once each). */
     oh_caller_init(exclude_list);

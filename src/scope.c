@@ -16,6 +16,7 @@
  *     heap, where it lives until freed.
  */
 #include "scope.h"
+#include "scope_fast.h"
 
 #include "check.h"
 #include "config.h"
@@ -204,11 +205,11 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
 
 void *oh_scope_alloc_slow(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
-    if (oh_caller_excluded(ra) || (t->ok_ra[((uintptr_t)ra >> 2) & 15u] != (uintptr_t)ra && oh_caller_check_new(ra))) {
+    if (oh_caller_excluded(ra) || (t->ok_ra[oh_ra_slot(ra)] != (uintptr_t)ra && oh_caller_check_new(ra))) {
         OH_STAT_ADD(t, routed, 1);
         return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
     }
-    t->ok_ra[((uintptr_t)ra >> 2) & 15u] = (uintptr_t)ra; /* scope_fast.h */
+    t->ok_ra[oh_ra_slot(ra)] = (uintptr_t)ra; /* scope_fast.h */
     return alloc_in_scope(t, n, 16, zero, ra);
 }
 

@@ -26,7 +26,7 @@
 
 static inline unsigned oh_ra_slot(const void *ra)
 {
-    return (unsigned)((uintptr_t)ra >> 2) & 15u;
+    return (unsigned)((uintptr_t)ra >> 2) & 31u;
 }
 
 static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero, void *ra)

@@ -62,7 +62,7 @@ struct oh_thread {
     char *end;          /* end of the bump slab */
     char *clean;        /* see above */
     char *acct;         /* bump position up to which bytes are counted */
-    uintptr_t ok_ra[16]; /* return addresses known to allocate in scopes
+    uintptr_t ok_ra[32]; /* return addresses known to allocate in scopes
                             (scope_fast.h), direct-mapped */
     uint32_t slab;      /* bump slab index, or OH_SLAB_NONE */
     uint32_t head;      /* newest owned run, or OH_SLAB_NONE */
