@@ -139,7 +139,7 @@ want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
     for p in libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libcjson1 libjansson4 valgrind; do
         echo "$p: $(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || echo missing)"
     done
-    if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    if [ "$(git -C "$ROOT" rev-parse --show-toplevel 2>/dev/null)" = "$ROOT" ]; then
         echo "liboffheap: $(git -C "$ROOT" log -1 --format='%h %s')"
         echo "uncommitted changes to tracked files: $(git -C "$ROOT" status --porcelain --untracked-files=no | wc -l)"
     else
