@@ -60,7 +60,11 @@ EXPORT void *malloc(size_t n)
 /* A pool block is freed by its scope's end; here it is only counted. */
 static inline void pool_free(void)
 {
-    OH_STAT_HOT_INC(&oh_self, frees_ignored);
+    struct oh_thread *t = &oh_self;
+    /* A thread that never opened a scope joins the registry here, so its
+     * counters are part of the totals. */
+    if (__builtin_expect(!t->registered, 0)) (void)oh_thread_register(t);
+    OH_STAT_HOT_INC(t, frees_ignored);
 }
 
 EXPORT void free(void *p)

@@ -133,8 +133,12 @@ static void *large_alloc(struct oh_thread *t, size_t n, size_t align, bool zero)
 {
     size_t slab = oh_proc.slab_size;
     size_t lead = align > 16 ? align : 16;
-    if (n > oh_proc.size || lead > oh_proc.size - n) return exhausted(t, n, align, zero);
-    size_t bytes = (n + lead + slab - 1) & ~(slab - 1);
+    /* The user pointer lands at most `lead` past the run's start; the run
+     * must also hold at least one byte after it, or a 0-byte block would
+     * point one past its run, into a slab someone else may own. */
+    size_t need = n ? n : 1;
+    if (need > oh_proc.size || lead > oh_proc.size - need) return exhausted(t, n, align, zero);
+    size_t bytes = (need + lead + slab - 1) & ~(slab - 1);
     bool zeroed = false;
     uint32_t s = take_run(t, (uint32_t)(bytes / slab), &zeroed);
     if (s == OH_SLAB_NONE) return exhausted(t, n, align, zero);
@@ -244,6 +248,7 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
         return oh_fb_realloc(p, n);
     }
     size_t old = oh_scope_usable(p);
+    if (__builtin_expect(!t->registered, 0)) (void)oh_thread_register(t); /* for its counters */
     if (t->route && !oh_caller_excluded(ra) && in_innermost_scope(t, p)) {
         if (n <= old) {
             OH_STAT_ADD(t, realloc_in_place, 1);
