@@ -351,6 +351,15 @@ static uint32_t chain_tail(uint32_t s)
  * slab is marked with it, so realloc recognises its blocks). */
 static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t keep_seq)
 {
+    if (__builtin_expect(t->head == m->head && t->slab == m->slab && !oh_check_on, 1)) {
+        /* The common case: the scope took no slab.  Rewind in place. */
+        char *hi = t->cur > t->clean ? t->cur : t->clean;
+        account(t);
+        OH_STAT_ADD(t, released, atomic_load_explicit(&t->st.bytes, memory_order_relaxed) - m->bytes);
+        t->clean = hi;
+        t->cur = t->acct = m->cur;
+        return;
+    }
     /* High-water mark of the current bump slab: bytes below it are dirty. */
     uint32_t bump_slab = t->slab;
     char *hi = t->cur > t->clean ? t->cur : t->clean;

@@ -96,11 +96,6 @@ bool oh_thread_register(struct oh_thread *t)
     return true;
 }
 
-void oh_thread_update_route(struct oh_thread *t)
-{
-    t->route = t->depth > 0 && t->escape == 0 && !t->exiting;
-}
-
 void oh_thread_sum(struct oh_counters *out)
 {
     memset(out, 0, sizeof *out);

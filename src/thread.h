@@ -88,7 +88,10 @@ extern __thread struct oh_thread oh_self;
 bool oh_thread_register(struct oh_thread *t);
 
 /* Recompute the hot flag. */
-void oh_thread_update_route(struct oh_thread *t);
+static inline void oh_thread_update_route(struct oh_thread *t)
+{
+    t->route = t->depth > 0 && t->escape == 0 && !t->exiting;
+}
 
 /* Sum of every thread's counters, live and exited. */
 void oh_thread_sum(struct oh_counters *out);
