@@ -296,3 +296,15 @@ bool oh_caller_check_new(const void *ra)
     return false;
 #endif
 }
+
+/* Fork: no thread may be inside dl_iterate_phdr (under rescan_lock) when
+ * the child is made: glibc 2.36 does not reset the loader's lock there. */
+void oh_caller_prefork(void)
+{
+    pthread_mutex_lock(&rescan_lock);
+}
+
+void oh_caller_postfork(void)
+{
+    pthread_mutex_unlock(&rescan_lock);
+}

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #define HDR 8u
@@ -38,6 +39,7 @@ struct oh_slabs oh_proc;
 
 static pthread_once_t proc_once = PTHREAD_ONCE_INIT;
 static int proc_err = -1; /* -1 not tried, 0 ready, else errno */
+static _Atomic int proc_state; /* 0 not started, 1 being created, 2 done */
 static size_t large_min;  /* blocks needing this many bytes get own runs */
 size_t oh_small_max;
 
@@ -59,7 +61,16 @@ size_t oh_scope_usable(const void *p)
 
 /* ---- process pool ---------------------------------------------------- */
 
+static void proc_create_locked(void);
+
 static void proc_create(void)
+{
+    atomic_store(&proc_state, 1);
+    proc_create_locked();
+    atomic_store(&proc_state, 2);
+}
+
+static void proc_create_locked(void)
 {
     oh_config_load();
     size_t retain_slabs = oh_cfg.retain / oh_cfg.slab_size;
@@ -515,10 +526,16 @@ void oh_scope_thread_exit(void)
 
 void oh_scope_prefork(void)
 {
+    /* A child forked while another thread creates the pool would inherit a
+     * pthread_once that never completes (and, in glibc 2.36, the loader's
+     * dl_iterate_phdr lock): let the creation finish first. */
+    while (atomic_load(&proc_state) == 1) sched_yield();
+    oh_caller_prefork();
     if (proc_err == 0) oh_slabs_lock(&oh_proc);
 }
 
 void oh_scope_postfork(void)
 {
     if (proc_err == 0) oh_slabs_unlock(&oh_proc);
+    oh_caller_postfork();
 }

@@ -87,6 +87,10 @@ void oh_caller_init(const char *exclude);
  * excluded object loaded after start?  (Adds that object's ranges.) */
 bool oh_caller_check_new(const void *ra);
 
+/* Fork handlers for the caller tables. */
+void oh_caller_prefork(void);
+void oh_caller_postfork(void);
+
 #pragma GCC visibility pop
 
 #endif
