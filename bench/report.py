@@ -83,7 +83,7 @@ def nrounds(data, prog):
     return max((len(v) for k, v in data.items() if k[1] == prog), default=0)
 
 
-LABEL = {"miheap": "mi_heap/req", "bump": "bump(limit)"}
+LABEL = {"miheap": "mi-heap/req", "bump": "bump (limit)"}
 
 
 def report_request(data):
@@ -106,11 +106,10 @@ def report_request(data):
     table(["allocator", "req/s 1 thr", "req/cpu-s", "peak RSS KiB", "faults/req",
            "req/s 2 thr", "req/cpu-s", "peak RSS KiB", "faults/req"], rows)
     with open(os.path.join(OUTDIR, "requests.dat"), "w") as f:
-        f.write("# allocator req_per_s_1thread req_per_s_2threads (medians)\n")
+        f.write("# allocator, medians: req/s 1 thread, req/s 2 threads, req per CPU-s 1 thread, 2 threads\n")
         for c in cols:
-            a = med(data, c, prog, "t1", "req_per_s")
-            b = med(data, c, prog, "t2", "req_per_s")
-            f.write(f"\"{LABEL.get(c, c)}\" {a if a is not None else 0:.0f} {b if b is not None else 0:.0f}\n")
+            v = [med(data, c, prog, t, m) for m in ("req_per_s", "req_per_cpu_s") for t in ("t1", "t2")]
+            f.write(f"\"{LABEL.get(c, c)}\" " + " ".join(f"{x if x is not None else 0:.0f}" for x in v) + "\n")
     for t in ("t1", "t2"):
         for metric, what in (("req_per_s", "wall"), ("req_per_cpu_s", "cpu")):
             off = med(data, "liboffheap", prog, t, metric)
