@@ -15,13 +15,13 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set ylabel "requests / s"
-set format y "%.0s%c"
+set ylabel "thousand requests / s"
+set format y "%.0f"
 set yrange [0:*]
 set grid ytics
 set key top left
 set xtics nomirror
-plot datafile using 2:xtic(1) title "1 thread, wall clock" lc rgb "#4477aa", \
-     '' using 4 title "1 thread, per CPU-second" lc rgb "#88bbdd", \
-     '' using 3 title "2 threads, wall clock" lc rgb "#ee6677", \
-     '' using 5 title "2 threads, per CPU-second of the process" lc rgb "#f4b6bf"
+plot datafile using ($2/1000):xtic(1) title "1 thread, wall clock" lc rgb "#4477aa", \
+     '' using ($4/1000) title "1 thread, per CPU-second" lc rgb "#88bbdd", \
+     '' using ($3/1000) title "2 threads, wall clock" lc rgb "#ee6677", \
+     '' using ($5/1000) title "2 threads, per CPU-second of the process" lc rgb "#f4b6bf"
