@@ -7,6 +7,12 @@
  * the scope like any other allocation of the program.  Outside scopes they
  * behave exactly as libc's (getdelim and realpath call libc's own).
  */
+/* glibc's headers turn getline() into an extern inline call of
+ * __getdelim when optimising; here we define both, so we want plain
+ * declarations. */
+#include <features.h>
+#undef __USE_EXTERN_INLINES
+
 #include "scope.h"
 #include "scope_fast.h"
 #include "thread.h"
@@ -76,7 +82,8 @@ EXPORT char *strndup(const char *s, size_t max)
     return p;
 }
 
-static int vasprintf_as(char **out, const char *fmt, va_list ap, void *ra)
+__attribute__((format(printf, 2, 0))) static int vasprintf_as(char **out, const char *fmt, va_list ap,
+                                                             void *ra)
 {
     char small[256];
     va_list copy;
@@ -108,14 +115,14 @@ EXPORT int asprintf(char **out, const char *fmt, ...)
 
 /* _FORTIFY_SOURCE turns asprintf/vasprintf into these; the flag only
  * asks for %n checks, which our vsnprintf-based version never needs. */
-EXPORT int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap);
+EXPORT int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap)
 {
     (void)flag;
     return vasprintf_as(out, fmt, ap, __builtin_return_address(0));
 }
 
-EXPORT int __asprintf_chk(char **out, int flag, const char *fmt, ...);
+EXPORT int __asprintf_chk(char **out, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int __asprintf_chk(char **out, int flag, const char *fmt, ...)
 {
     (void)flag;

@@ -21,6 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Invalid alignments are the point here.  glibc declares aligned_alloc and
+ * memalign with alloc_align, and clang 14 crashes turning such constants
+ * into alignment assumptions: call them through volatile pointers. */
+static void *(*volatile aligned_alloc_fn)(size_t, size_t) = aligned_alloc;
+static void *(*volatile memalign_fn)(size_t, size_t) = memalign;
+#define aligned_alloc(a, n) aligned_alloc_fn(a, n)
+#define memalign(a, n) memalign_fn(a, n)
+
 static int failed, rows, table;
 static const char *where = "";
 
