@@ -68,16 +68,6 @@ struct oh_range {
 extern struct oh_range oh_rt[3];
 extern unsigned oh_rt_extra;
 
-/* ra in one of the fixed ranges (libc, ld.so, libstdc++): three compares.
- * A hit is not yet a verdict (libstdc++'s string members stay scoped):
- * it sends the allocation to the slow path. */
-static inline bool oh_caller_runtime(const void *ra)
-{
-    uintptr_t r = (uintptr_t)ra;
-    return (r - oh_rt[0].lo < oh_rt[0].len) | (r - oh_rt[1].lo < oh_rt[1].len) |
-           (r - oh_rt[2].lo < oh_rt[2].len);
-}
-
 /* True when ra lies in libc, ld.so, libstdc++ (outside its string members)
  * or an OFFHEAP_EXCLUDE library. */
 bool oh_caller_excluded(const void *ra);
