@@ -36,8 +36,8 @@
 #define OH_MAX_RANGES 32
 #define OH_MAX_CARVE 4096
 
-struct oh_range oh_rt[3];
-unsigned oh_rt_extra;
+static struct oh_range oh_rt[3]; /* libc, ld.so, libstdc++ */
+static unsigned oh_rt_extra;
 static struct oh_range extra[OH_MAX_RANGES];
 static struct oh_range carve[OH_MAX_CARVE]; /* sorted, within oh_rt[2] */
 static unsigned ncarve;

@@ -65,8 +65,6 @@ struct oh_range {
     uintptr_t lo;
     uintptr_t len;
 };
-extern struct oh_range oh_rt[3];
-extern unsigned oh_rt_extra;
 
 /* True when ra lies in libc, ld.so, libstdc++ (outside its string members)
  * or an OFFHEAP_EXCLUDE library. */
