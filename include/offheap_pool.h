@@ -56,7 +56,8 @@ typedef struct offheap_pool_config {
     size_t slab_size;    /* bytes per slab (0 = 1 MiB); a power of two and a
                             multiple of the page size */
     unsigned slab_count; /* slabs to commit up front when prealloc is set
-                            (0 = 16, never more than pool_size / slab_size) */
+                            (0 = 16, or every slab if the pool holds fewer);
+                            ignored without prealloc */
     bool prealloc;       /* touch slab_count slabs at create so the first
                             allocations take no page faults */
     bool huge_pages;     /* back slabs with huge pages: MAP_HUGETLB where the
@@ -89,7 +90,8 @@ typedef struct offheap_pool_stats {
  * Returns 0 and sets *out, or:
  *   EINVAL  out is NULL; a size is not a power of two / page multiple / slab
  *           multiple; huge_pages with a slab size that is not a multiple of
- *           the huge page size; slab_count larger than the pool holds.
+ *           the huge page size; with prealloc, an explicit slab_count
+ *           larger than the pool holds.
  *   ENOMEM  the system refused the reservation or the prealloc; every slab
  *           already committed is given back first (nothing leaks).
  * cfg may be NULL for all defaults.  Thread-safe. */
