@@ -3,8 +3,9 @@
  * scope.c — scopes: bump allocation from the process pool between
  * offheap_scope_begin() and offheap_scope_end(), and release by rewinding.
  *
- * Block layout: an 8-byte header holding the usable size sits right before
- * every user pointer.  The bump position is kept at 8 mod 16, so header +
+ * Block layout: an 8-byte header holding the block's span (usable size plus
+ * the header itself, so the inline path stores the rounded size it already
+ * has) sits right before every user pointer.  The bump position is kept at 8 mod 16, so header +
  * user pointer need no padding and user pointers are 16-byte aligned.
  *
  * Lifetime rules the code enforces:
@@ -50,13 +51,13 @@ static size_t round16(size_t v)
 
 static void *hdr_set(char *h, size_t usable)
 {
-    *(uint64_t *)(void *)h = usable;
+    *(uint64_t *)(void *)h = usable + HDR;
     return h + HDR;
 }
 
 size_t oh_scope_usable(const void *p)
 {
-    return (size_t)((const uint64_t *)p)[-1];
+    return (size_t)((const uint64_t *)p)[-1] - HDR;
 }
 
 /* ---- process pool ---------------------------------------------------- */
@@ -85,7 +86,9 @@ static void proc_create_locked(void)
     }
     large_min = oh_cfg.slab_size / 4;
     if (oh_cfg.check) oh_check_init();
-    oh_small_max = large_min;
+    /* Check mode sends every allocation to the slow path, which records
+     * it: the inline path then needs no test of its own. */
+    oh_small_max = oh_check_on ? 0 : large_min;
     oh_caller_init(oh_cfg.exclude);
     oh_pool_size = (uintptr_t)oh_proc.size;
     __atomic_store_n(&oh_pool_base, (uintptr_t)oh_proc.base, __ATOMIC_RELEASE);
@@ -218,13 +221,16 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
     return p;
 }
 
-void *oh_scope_alloc_slow(struct oh_thread *t, size_t n, bool zero, void *ra)
+/* The thread is found again here rather than passed in: the inline path
+ * then never materialises its address. */
+void *oh_scope_alloc_slow(size_t n, bool zero, void *ra)
 {
-    if (oh_caller_excluded(ra) || (t->ok_ra[oh_ra_slot(ra)] != (uintptr_t)ra && oh_caller_check_new(ra))) {
+    struct oh_thread *t = &oh_self;
+    if (oh_caller_excluded(ra) || (*oh_ra_slot(t, ra) != (uintptr_t)ra && oh_caller_check_new(ra))) {
         OH_STAT_ADD(t, routed, 1);
         return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
     }
-    t->ok_ra[oh_ra_slot(ra)] = (uintptr_t)ra; /* scope_fast.h */
+    *oh_ra_slot(t, ra) = (uintptr_t)ra; /* scope_fast.h */
     return alloc_in_scope(t, n, 16, zero, ra);
 }
 
@@ -268,7 +274,7 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
         /* The newest block may grow where it is. */
         char *next = (char *)p + round16(n + HDR) - HDR;
         if ((char *)p + old == t->cur && next <= t->end && n < large_min) {
-            ((uint64_t *)p)[-1] = (size_t)(next - (char *)p);
+            ((uint64_t *)p)[-1] = (size_t)(next - (char *)p) + HDR;
             t->cur = next;
             if (__builtin_expect(oh_check_on, 0)) oh_check_resize(p, (size_t)(next - (char *)p));
             OH_STAT_ADD(t, realloc_in_place, 1);

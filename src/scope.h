@@ -41,7 +41,7 @@ struct oh_thread;
 
 /* In-scope allocation, everything the inline path does not handle.
  * zero: calloc semantics. */
-void *oh_scope_alloc_slow(struct oh_thread *t, size_t n, bool zero, void *ra);
+void *oh_scope_alloc_slow(size_t n, bool zero, void *ra);
 void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra);
 
 /* Any pointer: realloc semantics with n > 0 and p != NULL. */

@@ -4,7 +4,7 @@
  * exported function of the preload.  Steps: a size compare, a lookup of
  * the caller in the thread's cache of return addresses already judged to
  * allocate in scopes, a bounds check, two stores (cursor, header) and a
- * counter: about 25 instructions from entry to return.  Everything else
+ * counter: 24 instructions from entry to return (malloc, gcc 12 -O3).  Everything else
  * (a caller seen for the first time, new slab, large blocks, check mode)
  * is oh_scope_alloc_slow().
  *
@@ -24,26 +24,30 @@
 /* Internal: never exported, and reached without the GOT. */
 #pragma GCC visibility push(hidden)
 
-static inline unsigned oh_ra_slot(const void *ra)
+/* The cache slot of a return address: bits 3..7 used as a byte offset,
+ * which saves the shift a bit index would need. */
+static inline uintptr_t *oh_ra_slot(struct oh_thread *t, const void *ra)
 {
-    return (unsigned)((uintptr_t)ra >> 2) & 31u;
+    return (uintptr_t *)(void *)((char *)t->ok_ra + ((uintptr_t)ra & (31u * sizeof(uintptr_t))));
 }
 
+/* Check mode sets oh_small_max to 0 so that every allocation takes the
+ * slow path, which records it: no test for it here, and no call, so the
+ * function needs no stack frame. */
 static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
-    if (__builtin_expect(n < oh_small_max && t->ok_ra[oh_ra_slot(ra)] == (uintptr_t)ra, 1)) {
+    if (__builtin_expect(n < oh_small_max && *oh_ra_slot(t, ra) == (uintptr_t)ra, 1)) {
         size_t total = (n + 8 + 15) & ~(size_t)15;
         char *h = t->cur;
         if (__builtin_expect(total <= (uintptr_t)t->end - (uintptr_t)h, 1)) {
             t->cur = h + total;
-            *(uint64_t *)(void *)h = total - 8;
+            *(uint64_t *)(void *)h = total; /* the span: see scope.c */
             OH_STAT_HOT_INC(t, blocks);
             if (zero && h + 8 < t->clean) memset(h + 8, 0, total - 8);
-            if (__builtin_expect(oh_check_on, 0)) oh_check_alloc(t, h + 8, total - 8, ra);
             return h + 8;
         }
     }
-    return oh_scope_alloc_slow(t, n, zero, ra);
+    return oh_scope_alloc_slow(n, zero, ra);
 }
 
 #pragma GCC visibility pop
