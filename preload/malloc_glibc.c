@@ -20,6 +20,7 @@
 #include "fallback.h"
 #include "log.h"
 #include "os.h"
+#include "plt.h"
 #include "preload.h"
 #include "scope.h"
 #include "scope_fast.h"
@@ -120,7 +121,11 @@ EXPORT void *reallocarray(void *p, size_t count, size_t size)
 /* align: a power of two. */
 static void *aligned_ra(size_t n, size_t align, void *ra)
 {
-    if (LIKELY(!oh_self.route)) return align <= 16 ? oh_fb_malloc(n) : oh_fb_aligned(n, align);
+    if (LIKELY(!oh_self.route)) {
+        /* jemalloc's 8-byte class is only 8-byte aligned. */
+        if (align <= 16) return oh_fb_malloc(align == 16 ? oh_fb_size(n) : n);
+        return oh_fb_aligned(n, align);
+    }
     return oh_scope_alloc_aligned(n, align, ra);
 }
 
@@ -204,7 +209,8 @@ EXPORT int malloc_trim(size_t pad)
 void *oh_cxx_alloc(size_t n, size_t align, void *ra)
 {
     struct oh_thread *t = &oh_self;
-    if (LIKELY(!t->route)) return align <= 16 ? oh_fb_malloc(n) : oh_fb_aligned(n, align);
+    /* __STDCPP_DEFAULT_NEW_ALIGNMENT__ is 16: so is every block. */
+    if (LIKELY(!t->route)) return align <= 16 ? oh_fb_malloc(oh_fb_size(n)) : oh_fb_aligned(n, align);
     return align <= 16 ? oh_scope_alloc_fast(t, n, false, ra) : oh_scope_alloc_aligned(n, align, ra);
 }
 
@@ -238,11 +244,36 @@ static void postfork(void)
     oh_tid_postfork();
 }
 
+/* Our own entry points, not whatever the process binds the names to. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
+extern __typeof__(malloc) oh_malloc_self __attribute__((alias("malloc"), visibility("hidden")));
+extern __typeof__(calloc) oh_calloc_self __attribute__((alias("calloc"), visibility("hidden")));
+extern __typeof__(free) oh_free_self __attribute__((alias("free"), visibility("hidden")));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* Dormant until the first scope (plt.h).  realloc is not bypassed: our
+ * realloc sets the errno jemalloc's forgets. */
+static void go_dormant(void)
+{
+    struct oh_plt_fn fns[3];
+    fns[0] = (struct oh_plt_fn){"malloc", (void *)(uintptr_t)oh_malloc_self, (void *)(uintptr_t)oh_fb.malloc};
+    fns[1] = (struct oh_plt_fn){"calloc", (void *)(uintptr_t)oh_calloc_self, (void *)(uintptr_t)oh_fb.calloc};
+    fns[2] = (struct oh_plt_fn){"free", (void *)(uintptr_t)oh_free_self, (void *)(uintptr_t)oh_fb.free};
+    size_t n = oh_plt_bypass(fns, 3);
+    if (oh_cfg.verbose) oh_log("dormant: %zu PLT slots call jemalloc directly until the first scope", n);
+}
+
 __attribute__((constructor)) static void oh_preload_init(void)
 {
     oh_config_load();
-    oh_fb_bind();
+    bool bound = oh_fb_bind();
     if (oh_cfg.verbose) oh_config_print();
+    if (bound && oh_cfg.dormant) go_dormant();
     oh_stats_keep_fd();
     oh_stats_install_signal();
     (void)pthread_atfork(prefork, postfork, postfork);

@@ -28,6 +28,8 @@ struct oh_config {
     int stats_fd;        /* OFFHEAP_STATS_FD: where stats go (default 2) */
     int check;           /* OFFHEAP_CHECK: 0 off, 1 on */
     bool huge_pages;     /* OFFHEAP_HUGE_PAGES */
+    bool dormant;        /* OFFHEAP_DORMANT: until the first scope, the
+                            program's calls bypass us (plt.h) */
     unsigned long fault_mmap;     /* OFFHEAP_FAULT_MMAP: fail the Nth mmap */
     unsigned long fault_fallback; /* OFFHEAP_FAULT_FALLBACK: fail the Nth
                                      heap allocation */

@@ -24,6 +24,7 @@
 #include "fallback.h"
 #include "log.h"
 #include "os.h"
+#include "plt.h"
 #include "thread.h"
 #include "tid.h"
 
@@ -74,6 +75,8 @@ static void proc_create(void)
 static void proc_create_locked(void)
 {
     oh_config_load();
+    /* Before any thread can have a scope: every call must reach us again. */
+    oh_plt_arm();
     size_t retain_slabs = oh_cfg.retain / oh_cfg.slab_size;
     if (retain_slabs > UINT32_MAX) retain_slabs = UINT32_MAX;
     int err = oh_slabs_init(&oh_proc, oh_cfg.pool_size, oh_cfg.slab_size, oh_cfg.huge_pages,
@@ -114,7 +117,7 @@ __attribute__((cold, noinline)) static void *exhausted(struct oh_thread *t, size
                  n, atomic_load(&oh_proc.in_use), oh_proc.count, oh_proc.slab_size);
     case OH_EXHAUST_FALLBACK:
         if (align > 16) return oh_fb_aligned(n, align);
-        return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
+        return zero ? oh_fb_calloc(oh_fb_size(n)) : oh_fb_malloc(oh_fb_size(n));
     default: errno = ENOMEM; return NULL;
     }
 }
@@ -228,7 +231,7 @@ void *oh_scope_alloc_slow(size_t n, bool zero, void *ra)
     struct oh_thread *t = &oh_self;
     if (oh_caller_excluded(ra) || (*oh_ra_slot(t, ra) != (uintptr_t)ra && oh_caller_check_new(ra))) {
         OH_STAT_ADD(t, routed, 1);
-        return zero ? oh_fb_calloc(n) : oh_fb_malloc(n);
+        return zero ? oh_fb_calloc(oh_fb_size(n)) : oh_fb_malloc(oh_fb_size(n));
     }
     *oh_ra_slot(t, ra) = (uintptr_t)ra; /* scope_fast.h */
     return alloc_in_scope(t, n, 16, zero, ra);
@@ -239,7 +242,7 @@ void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra)
     struct oh_thread *t = &oh_self;
     if (oh_caller_excluded(ra)) {
         OH_STAT_ADD(t, routed, 1);
-        return align > 16 ? oh_fb_aligned(n, align) : oh_fb_malloc(n);
+        return align > 16 ? oh_fb_aligned(n, align) : oh_fb_malloc(oh_fb_size(n));
     }
     return alloc_in_scope(t, n, align < 16 ? 16 : align, false, ra);
 }
