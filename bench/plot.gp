@@ -3,6 +3,10 @@
 # clock and per second of process CPU time (the machine is shared: CPU time
 # is less disturbed by other processes).
 # gnuplot -e "datafile='requests.dat'; outfile='requests.png'; subtitle='...'" bench/plot.gp
+# Besides the allocators: "mi-heap/req" (mimalloc's scoped heap per request),
+# "preload floor" (the same program under bench/floor_preload.c, the
+# cheapest in-scope malloc any LD_PRELOAD library can have) and "bump
+# (limit)" (an inlined bump pointer: the physical limit of the workload).
 # requests.dat (written by bench/report.py):
 #   allocator  req/s(1 thr)  req/s(2 thr)  req/CPU-s(1 thr)  req/CPU-s(2 thr)
 if (!exists("datafile")) datafile = 'bench/out/latest/requests.dat'

@@ -11,14 +11,28 @@ present, OUTDIR/callgrind.tsv (column, program, case, ops, Ir).  Prints the
 tables to stdout and writes OUTDIR/requests.dat for gnuplot.  Every figure is
 a median over the interleaved rounds; nothing here is invented: a missing
 column is printed as '-'.
+
+Reference columns (not allocators anyone would use): "floor" is the
+request loop / JSON programs under bench/floor_preload.c, the cheapest
+in-scope malloc an LD_PRELOAD library can have, and "shim" the stress
+programs under bench/shim_preload.c, a bare tail jump to jemalloc.  They
+bound what ANY preload or interposer can reach: the LIMIT lines and the
+goals table at the end say whether a goal is reachable at all.
+"liboffheap-armed" is liboffheap on `stress --armed` (one empty scope before
+the loop: a process that uses scopes, measured outside them).
 """
 import collections
+import math
 import os
 import statistics
 import sys
 
 PEERS = ["glibc", "jemalloc", "mimalloc", "tcmalloc"]
-ORDER = PEERS + ["liboffheap", "miheap", "bump"]
+ORDER = PEERS + ["shim", "liboffheap", "liboffheap-armed", "miheap", "floor", "bump"]
+
+# The goals table printed last: key -> {"target", "cmp", "ref", "vals": {measure: value}}.
+# measure is "wall", "cpu" or "Ir"; ref rows are the reference preloads.
+GOALS = collections.OrderedDict()
 
 
 def load(outdir):
@@ -71,19 +85,47 @@ def table(headers, rows):
     print()
 
 
-def goal(name, value, target, cmp, unit="x"):
+def meets(value, target, cmp):
+    return value >= target if cmp == ">=" else value <= target
+
+
+def record(key, measure, value, target=None, cmp=None, ref=None, unit="x"):
+    """Remember a figure for the goals table (ref: None for a goal, else the
+    'any preload' / 'any interposer' a LIMIT row bounds, or '' for a plain
+    reference ratio)."""
+    g = GOALS.setdefault(key, {"target": target, "cmp": cmp, "ref": ref, "unit": unit, "vals": {}})
+    if value is not None:
+        g["vals"][measure] = value
+
+
+def goal(name, value, target, cmp, unit="x", key=None, measure=None):
+    if key is not None:
+        record(key, measure, value, target, cmp, unit=unit)
     if value is None:
         print(f"  GOAL {name}: not measured (target {cmp} {target}{unit})")
         return
-    ok = value >= target if cmp == ">=" else value <= target
+    ok = meets(value, target, cmp)
     print(f"  GOAL {name}: {value:.3f}{unit} (target {cmp} {target}{unit}) -> {'MET' if ok else 'MISSED'}")
+
+
+def limit(name, value, target, cmp, who, key, measure, goalname):
+    """A ratio of a reference preload: the best ANY preload can do.  When it
+    misses the goal's target, the goal is physically unreachable that way."""
+    record(key, measure, value, target, cmp, ref=who)
+    if value is None:
+        return
+    if target is None:
+        print(f"  REF  {name}: {value:.3f}x")
+        return
+    verdict = ("reachable" if meets(value, target, cmp) else "UNREACHABLE") + f" by {who}"
+    print(f"  LIMIT {name}: {value:.3f}x -> goal '{goalname}' ({cmp} {target}x): {verdict}")
 
 
 def nrounds(data, prog):
     return max((len(v) for k, v in data.items() if k[1] == prog), default=0)
 
 
-LABEL = {"miheap": "mi-heap/req", "bump": "bump (limit)"}
+LABEL = {"miheap": "mi-heap/req", "bump": "bump (limit)", "floor": "preload floor"}
 
 
 def report_request(data):
@@ -122,8 +164,17 @@ def report_request(data):
             print(f"  {t} {what}: liboffheap / peer: " +
                   ", ".join(f"{c} {fmt(ratio(off, v), '{:.2f}')}x" for c, v in peers.items()) +
                   f"; bump / best peer = {fmt(ratio(bump, peers[best]), '{:.2f}')}x")
-            goal(f"request loop {t} ({what}): liboffheap / best peer ({best})", ratio(off, peers[best]), 2.0, ">=")
-            goal(f"request loop {t} ({what}): bump / liboffheap", ratio(bump, off), 1.3, "<=")
+            goal(f"request loop {t} ({what}): liboffheap / best peer ({best})", ratio(off, peers[best]), 2.0, ">=",
+                 key=f"request loop, {t}: liboffheap / best peer", measure=what)
+            goal(f"request loop {t} ({what}): bump / liboffheap", ratio(bump, off), 1.3, "<=",
+                 key=f"request loop, {t}: bump / liboffheap", measure=what)
+            flo = med(data, "floor", prog, t, metric)
+            if flo is not None:
+                limit(f"request loop {t} ({what}): bump / floor (the limit of any preload)", ratio(bump, flo),
+                      1.3, "<=", "any preload", f"request loop, {t}: bump / floor (the limit of any preload)",
+                      what, "bump / liboffheap")
+                limit(f"request loop {t} ({what}): liboffheap / floor", ratio(off, flo), None, None, "",
+                      f"request loop, {t}: liboffheap / floor", what, "")
     print()
 
 
@@ -162,15 +213,36 @@ def report_json(data, rounds):
             if lib == "cjson":
                 bump = med(data, "bump", prog, lib, metric)
                 print(f"  (limit / best peer = {fmt(ratio(bump, peers[best]), '{:.3f}')}x)")
-                goal(f"cJSON ({what}): liboffheap / best peer ({best})", ratio(off, peers[best]), 1.10, ">=")
-                goal(f"cJSON ({what}): liboffheap / allocation-free limit (bump hooks)", ratio(off, bump), 0.95, ">=")
+                goal(f"cJSON ({what}): liboffheap / best peer ({best})", ratio(off, peers[best]), 1.10, ">=",
+                     key="cJSON: liboffheap / best peer", measure=what)
+                goal(f"cJSON ({what}): liboffheap / allocation-free limit (bump hooks)", ratio(off, bump), 0.95, ">=",
+                     key="cJSON: liboffheap / allocation-free limit", measure=what)
+            flo = med(data, "floor", prog, lib, metric)
+            if flo is not None:
+                if lib == "cjson":
+                    limit(f"cJSON ({what}): floor / allocation-free limit (the limit of any preload)",
+                          ratio(flo, bump), 0.95, ">=", "any preload",
+                          "cJSON: floor / allocation-free limit (the limit of any preload)", what,
+                          "liboffheap / allocation-free limit")
+                limit(f"{lib} ({what}): liboffheap / floor", ratio(off, flo), None, None, "",
+                      f"{'cJSON' if lib == 'cjson' else 'jansson'}: liboffheap / floor", what, "")
     s = round1(rounds, "liboffheap", prog, "cjson", "rss_start_kib")
     e = round1(rounds, "liboffheap", prog, "cjson", "rss_end_kib")
     if s is not None and e is not None:
         grow = e - s
         print(f"  GOAL cJSON RSS flat under liboffheap: start {s:.0f} KiB, end {e:.0f} KiB, growth {grow:+.0f} KiB"
               f" -> {'MET' if grow <= 0.02 * s + 256 else 'MISSED'} (tolerance 2% + 256 KiB)")
+        record("cJSON: RSS growth over 100k requests (liboffheap), KiB", "wall", grow, 0.02 * s + 256, "<=",
+               unit=" KiB")
     print()
+
+
+def paired(rounds, col, prog, case, metric, base="jemalloc"):
+    """Ratios col/base of the runs of the same round (interleaved, so they
+    shared the machine's load)."""
+    rb = rounds.get((base, prog, case, metric), {})
+    rc = rounds.get((col, prog, case, metric), {})
+    return [rc[k] / rb[k] for k in rc if k in rb and rb[k]]
 
 
 def report_stress(data, rounds):
@@ -179,25 +251,39 @@ def report_stress(data, rounds):
     if not cols:
         return
     print(f"## Outside scopes: stress programs, median of {nrounds(data, prog)} interleaved runs\n")
-    print("paired: the ratio liboffheap/jemalloc of the two runs of the same round, then its median.\n")
+    print("Columns: jemalloc alone; shim = a bare tail jump to jemalloc's functions (the limit of any")
+    print("interposer in front of jemalloc); liboffheap = a process that never opens a scope;")
+    print("liboffheap-armed = the same program after one empty scope (stress --armed).")
+    print("X/je: median over rounds of the ratio X/jemalloc of the runs of the same round (paired);")
+    print("range: its min-max.\n")
     cases = sorted({k[2] for k in data if k[1] == prog})
-    rows = []
+    others = [c for c in cols if c != "jemalloc"]
+    rows, pm = [], {}
     for metric, what in (("ops_per_s", "ops/s"), ("ops_per_cpu_s", "ops/cpu-s")):
         for case in cases:
-            je = med(data, "jemalloc", prog, case, metric)
-            off = med(data, "liboffheap", prog, case, metric)
-            rj = rounds.get(("jemalloc", prog, case, metric), {})
-            ro = rounds.get(("liboffheap", prog, case, metric), {})
-            paired = [ro[k] / rj[k] for k in ro if k in rj and rj[k]]
-            pm = statistics.median(paired) if paired else None
-            rows.append([case, what] + [fmt(med(data, c, prog, case, metric)) for c in cols] +
-                        [fmt(ratio(off, je), "{:.3f}"), fmt(pm, "{:.3f}"),
-                         fmt(min(paired) if paired else None, "{:.3f}"),
-                         fmt(max(paired) if paired else None, "{:.3f}")])
-    table(["program", "metric"] + cols + ["offheap/jemalloc", "paired median", "paired min", "paired max"], rows)
-    for r in rows:
-        v = None if r[-3] == "-" else float(r[-3])
-        goal(f"outside scopes, {r[0]} ({r[1]}): liboffheap / jemalloc (paired median)", v, 0.98, ">=")
+            r = [case, what] + [fmt(med(data, c, prog, case, metric)) for c in cols]
+            for c in others:
+                pr = paired(rounds, c, prog, case, metric)
+                pm[(c, case, what)] = statistics.median(pr) if pr else None
+                r += [fmt(pm[(c, case, what)], "{:.3f}"),
+                      f"{min(pr):.3f}-{max(pr):.3f}" if pr else "-"]
+            rows.append(r)
+    table(["program", "metric"] + cols + [h for c in others for h in (f"{c}/je", "range")], rows)
+    for metric, what in (("ops_per_s", "ops/s"), ("ops_per_cpu_s", "ops/cpu-s")):
+        m = "wall" if what == "ops/s" else "cpu"
+        for case in cases:
+            goal(f"outside scopes, {case} ({what}): liboffheap / jemalloc (paired median)",
+                 pm.get(("liboffheap", case, what)), 0.98, ">=",
+                 key=f"outside scopes, {case}: liboffheap / jemalloc", measure=m)
+            if ("liboffheap-armed", case, what) in pm:
+                goal(f"outside scopes, {case} ({what}): liboffheap-armed / jemalloc (paired median)",
+                     pm[("liboffheap-armed", case, what)], 0.98, ">=",
+                     key=f"outside scopes, {case}: liboffheap-armed / jemalloc", measure=m)
+            if ("shim", case, what) in pm:
+                limit(f"outside scopes, {case} ({what}): shim / jemalloc (paired median)",
+                      pm[("shim", case, what)], 0.98, ">=", "any interposer",
+                      f"outside scopes, {case}: shim / jemalloc (the limit of any interposer)", m,
+                      "liboffheap / jemalloc")
     print()
 
 
@@ -254,10 +340,11 @@ def report_micro(data):
                                   fmt(med(data, c, prog, case, "ns_per_alloc"), "{:.2f}") for c in cols])
         table(["case (ns/iter / ns/alloc)"] + cols, rows)
         goal("scope begin+end, no allocation (ns)", med(data, "liboffheap", prog, "scope_empty", "ns_per_iter"),
-             50, "<=", " ns")
+             50, "<=", " ns", key="scope begin+end, no allocation (ns)", measure="wall")
     hot = [v for k, vs in data.items() if k[1] == "micro_pool" and k[2] == "hot64" and k[3] == "pool_alloc_ns" for v in vs]
     if hot:
-        goal("Pool hot path 64 B (ns/alloc)", statistics.median(hot), 2.0, "<=", " ns")
+        goal("Pool hot path 64 B (ns/alloc)", statistics.median(hot), 2.0, "<=", " ns",
+             key="Pool hot path, 64 B, 1 thread (ns)", measure="wall")
     print()
 
 
@@ -288,6 +375,7 @@ def report_callgrind(outdir):
 
     for prog, case, label in (("request", "t1", "request loop"), ("json", "cjson", "cJSON")):
         off = ir(prog, case, "liboffheap")
+        bump, flo = ir(prog, case, "bump"), ir(prog, case, "floor")
         peers = {c: ir(prog, case, c) for c in PEERS if ir(prog, case, c) is not None}
         if off is None or not peers:
             continue
@@ -295,14 +383,78 @@ def report_callgrind(outdir):
         # speed ratio ~ inverse instruction ratio
         print(f"  {label}: speed ratio implied by instructions (Ir_other / Ir_liboffheap, > 1 = liboffheap"
               f" faster): vs best peer {best} {peers[best] / off:.3f}x;"
-              f" vs the bump limit {fmt(ratio(ir(prog, case, 'bump'), off), '{:.3f}')}x"
-              f" (liboffheap spends {off - (ir(prog, case, 'bump') or off):,.0f} Ir/request above the limit)")
+              f" vs the bump limit {fmt(ratio(bump, off), '{:.3f}')}x"
+              f" (liboffheap spends {off - (bump or off):,.0f} Ir/request above the limit)")
+        if flo is not None:
+            print(f"  {label}: the floor preload spends {flo:,.1f} Ir/request: {flo - (bump or flo):,.0f} above the"
+                  f" bump limit (the call level every preload pays), liboffheap {off - flo:,.0f} above the floor;"
+                  f" implied speed ratios: bump / floor {fmt(ratio(flo, bump), '{:.3f}')}x,"
+                  f" liboffheap / floor {flo / off:.3f}x")
+        if label == "request loop":
+            record("request loop, t1: liboffheap / best peer", "Ir", peers[best] / off)
+            record("request loop, t1: bump / liboffheap", "Ir", ratio(off, bump))
+            if flo is not None:
+                record("request loop, t1: bump / floor (the limit of any preload)", "Ir", ratio(flo, bump),
+                       1.3, "<=", ref="any preload")
+                record("request loop, t1: liboffheap / floor", "Ir", flo / off, ref="")
+        else:
+            record("cJSON: liboffheap / best peer", "Ir", peers[best] / off)
+            record("cJSON: liboffheap / allocation-free limit", "Ir", ratio(bump, off))
+            if flo is not None:
+                record("cJSON: floor / allocation-free limit (the limit of any preload)", "Ir", ratio(bump, flo),
+                       0.95, ">=", ref="any preload")
+                record("cJSON: liboffheap / floor", "Ir", flo / off, ref="")
     for case in ("larson", "xmalloc", "small"):
-        je, off = ir("stress", case, "jemalloc"), ir("stress", case, "liboffheap")
-        if je and off:
-            print(f"  stress {case}: Ir_jemalloc / Ir_liboffheap = {je / off:.3f}x (goal >= 0.98)"
-                  f" ({off - je:+.1f} Ir per malloc+free)")
+        je = ir("stress", case, "jemalloc")
+        if not je:
+            continue
+        for col, key, ref in (("shim", f"outside scopes, {case}: shim / jemalloc (the limit of any interposer)",
+                               "any interposer"),
+                              ("liboffheap", f"outside scopes, {case}: liboffheap / jemalloc", None),
+                              ("liboffheap-armed", f"outside scopes, {case}: liboffheap-armed / jemalloc", None)):
+            v = ir("stress", case, col)
+            if v:
+                print(f"  stress {case}: Ir_jemalloc / Ir_{col} = {je / v:.3f}x (goal >= 0.98)"
+                      f" ({v - je:+.1f} Ir per malloc+free)")
+                record(key, "Ir", je / v, 0.98, ">=", ref=ref)
     print()
+
+
+def report_goals():
+    """One table of every goal of issue 4 and the limits of the reference
+    preloads, by wall clock, CPU time and instruction count."""
+    if not GOALS:
+        return
+    print("## Goals of issue 4 and the limits of any preload\n")
+    print("wall / cpu: medians of interleaved runs (stress: paired medians); Ir: the ratio implied by")
+    print("callgrind instruction counts (1 thread).  LIMIT rows are the reference preloads: when a limit")
+    print("misses a goal's target, no LD_PRELOAD library (floor) or no interposer in front of jemalloc")
+    print("(shim) can meet that goal on this machine.\n")
+    rows = []
+    for key, g in GOALS.items():
+        vals, t, cmp = g["vals"], g["target"], g["cmp"]
+        if not vals:
+            continue
+        unit = g["unit"]
+        spec = {"x": "{:.3f}x", " KiB": "{:+,.0f} KiB"}.get(unit, "{:.2f}" + unit)
+        cells = [fmt(vals.get(m), spec) for m in ("wall", "cpu", "Ir")]
+        if t is None:
+            verdict = "(reference)"
+        else:
+            ok = {m: meets(v, t, cmp) for m, v in vals.items() if v is not None and not math.isnan(v)}
+            if g["ref"]:
+                word = {True: "reachable", False: "UNREACHABLE"}
+                tail = f" by {g['ref']}"
+            else:
+                word = {True: "met", False: "MISSED"}
+                tail = ""
+            if len(set(ok.values())) == 1:
+                verdict = word[next(iter(ok.values()))] + tail
+            else:
+                verdict = ", ".join(f"{m} {word[v]}" for m, v in ok.items()) + tail
+        target = "" if t is None else f"{cmp} {t:.3g}{unit}"
+        rows.append([("LIMIT " if g["ref"] else "REF " if g["ref"] == "" else "") + key, target] + cells + [verdict])
+    table(["goal", "target", "wall", "cpu", "Ir", "verdict"], rows)
 
 
 def report_load(outdir):
@@ -333,3 +485,4 @@ if __name__ == "__main__":
     report_json(DATA, ROUNDS)
     report_stress(DATA, ROUNDS)
     report_callgrind(OUTDIR)
+    report_goals()

@@ -12,8 +12,20 @@
 # column interleaved round by round (glibc jemalloc mimalloc tcmalloc
 # liboffheap ...: the SAME binary under LD_PRELOAD), 4. prints the tables
 # (bench/report.py) and renders the requests/s plot.
+# Reference columns (bench/floor_preload.c, bench/shim_preload.c: measuring
+# sticks built beside the benchmarks, never installed):
+#   floor             request loop and JSON: the `malloc` variant under
+#                     libbench_floor.so, the cheapest in-scope malloc any
+#                     LD_PRELOAD library can have (bump / floor is the limit
+#                     of every preload);
+#   shim              stress: libbench_shim.so, a bare tail jump to jemalloc's
+#                     own functions (shim / jemalloc is the limit of every
+#                     interposer in front of jemalloc);
+#   liboffheap-armed  stress: liboffheap with `stress --armed` (one empty
+#                     scope before the loop: a process that uses scopes).
 # Raw outputs: bench/out/<stamp>-<mode>/ (gitignored; bench/out/latest links
-# the last run).  A full run also copies the plot to bench/requests.png.
+# the last run).  A full run of all parts also copies the plot to
+# bench/requests.png.
 # --quick is the CI smoke: 1 round, small counts, a minute or so.
 set -euo pipefail
 
@@ -34,7 +46,7 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0 ;;
     --no-build) BUILD_STEP=0 ;;
     --build-dir) BUILD=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
-    -h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR >= 3 && /^#/ { sub(/^# ?/, ""); print; next } NR >= 3 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -101,6 +113,19 @@ if [ -e "$BUILD/liboffheap.so" ]; then
 else
     log "no $BUILD/liboffheap.so yet: liboffheap column skipped"
 fi
+# Reference preloads, run beside the columns above in the same rounds.
+HAVE_FLOOR=0; HAVE_SHIM=0
+if [ -e "$BUILD/bench/libbench_floor.so" ]; then
+    PRELOAD[floor]="$BUILD/bench/libbench_floor.so"; HAVE_FLOOR=1
+else
+    log "no $BUILD/bench/libbench_floor.so: floor column skipped"
+fi
+if [ -e "$BUILD/bench/libbench_shim.so" ] && [ -e "$JEMALLOC" ]; then
+    PRELOAD[shim]="$BUILD/bench/libbench_shim.so"; HAVE_SHIM=1
+else
+    log "no $BUILD/bench/libbench_shim.so (or no jemalloc): shim column skipped"
+fi
+if [ -n "${PRELOAD[liboffheap]:-}" ]; then PRELOAD[liboffheap-armed]="${PRELOAD[liboffheap]}"; fi
 
 # run COLUMN ROUND LOGNAME -- command...: one run with the column's preload;
 # stdout goes to the raw log, RESULT lines also to results.tsv.
@@ -168,6 +193,8 @@ if want request && have macro_request; then
             for col in "${COLUMNS[@]}"; do
                 run "$col" "$round" request -- "$BUILD/bench/macro_request" --threads $t "${QUICK[@]}"
             done
+            [ $HAVE_FLOOR = 1 ] &&
+                run floor "$round" request -- "$BUILD/bench/macro_request" --threads $t "${QUICK[@]}"
             run bump "$round" request -- "$BUILD/bench/macro_request" --variant bump --threads $t "${QUICK[@]}"
             have macro_request_miheap &&
                 run miheap "$round" request -- "$BUILD/bench/macro_request_miheap" --threads $t "${QUICK[@]}"
@@ -192,23 +219,34 @@ if want json && have macro_json; then
         for col in "${COLUMNS[@]}"; do
             run "$col" "$round" json -- "$BUILD/bench/macro_json" --lib cjson "${QUICK[@]}" "${CJ_N[@]}"
         done
+        [ $HAVE_FLOOR = 1 ] &&
+            run floor "$round" json -- "$BUILD/bench/macro_json" --lib cjson "${QUICK[@]}" "${CJ_N[@]}"
         run bump "$round" json -- "$BUILD/bench/macro_json" --lib cjson --variant bump "${QUICK[@]}" "${CJ_N[@]}"
         for col in "${COLUMNS[@]}"; do
             run "$col" "$round" json -- "$BUILD/bench/macro_json" --lib jansson "${QUICK[@]}" "${JA_N[@]}"
         done
+        [ $HAVE_FLOOR = 1 ] &&
+            run floor "$round" json -- "$BUILD/bench/macro_json" --lib jansson "${QUICK[@]}" "${JA_N[@]}"
     done
 fi
 
 # ---- 3d. outside scopes: liboffheap vs jemalloc alone --------------------------
+# Columns: jemalloc alone; shim (the bare call level in front of jemalloc);
+# liboffheap (a process that never opens a scope); liboffheap-armed (the same
+# program after one empty scope: `stress --armed`).
+STRESS_COLS=()
+case " ${COLUMNS[*]} " in *" jemalloc "*) STRESS_COLS+=(jemalloc) ;; esac
+[ $HAVE_SHIM = 1 ] && STRESS_COLS+=(shim)
+case " ${COLUMNS[*]} " in *" liboffheap "*) STRESS_COLS+=(liboffheap liboffheap-armed) ;; esac
+stress_args() { [ "$1" = liboffheap-armed ] && echo --armed; return 0; }
 if want stress && have stress; then
     SROUNDS=$([ $MODE = quick ] && echo 1 || echo $((ROUNDS + 4)))
     for round in $(seq 1 "$SROUNDS"); do
         log "stress: round $round/$SROUNDS"
         for prog in larson xmalloc small; do
-            for col in jemalloc liboffheap; do
-                [ -n "${PRELOAD[$col]+x}" ] || continue
-                case " ${COLUMNS[*]} " in *" $col "*) ;; *) continue ;; esac
-                run "$col" "$round" stress -- "$BUILD/bench/stress" "$prog" "${QUICK[@]}"
+            for col in "${STRESS_COLS[@]}"; do
+                # shellcheck disable=SC2046
+                run "$col" "$round" stress -- "$BUILD/bench/stress" "$prog" $(stress_args "$col") "${QUICK[@]}"
             done
         done
     done
@@ -252,12 +290,19 @@ if want callgrind && command -v valgrind >/dev/null; then
         have macro_request && cgrun "$col" request -- "$BUILD/bench/macro_request"
         have macro_json && cgrun "$col" cjson -- "$BUILD/bench/macro_json" --lib cjson
     done
+    if [ $HAVE_FLOOR = 1 ]; then
+        have macro_request && cgrun floor request -- "$BUILD/bench/macro_request"
+        have macro_json && cgrun floor cjson -- "$BUILD/bench/macro_json" --lib cjson
+    fi
     have macro_request && cgrun bump request -- "$BUILD/bench/macro_request" --variant bump
     have macro_json && cgrun bump cjson -- "$BUILD/bench/macro_json" --lib cjson --variant bump
+    [ $HAVE_SHIM = 1 ] && CGCOLS+=(shim)
+    case " ${CGCOLS[*]} " in *" liboffheap "*) CGCOLS+=(liboffheap-armed) ;; esac
     for col in "${CGCOLS[@]}"; do
         if have stress; then
             for prog in larson xmalloc small; do
-                cgrun "$col" "stress-$prog" -- "$BUILD/bench/stress" "$prog"
+                # shellcheck disable=SC2046
+                cgrun "$col" "stress-$prog" -- "$BUILD/bench/stress" "$prog" $(stress_args "$col")
             done
         fi
     done
@@ -277,6 +322,9 @@ echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 if [ -s "$OUT/requests.dat" ] && command -v gnuplot >/dev/null; then
     gnuplot -e "datafile='$OUT/requests.dat'; outfile='$OUT/requests.png'; subtitle='$MODE run $STAMP, median of $ROUNDS interleaved runs, $(nproc) cores'" \
         "$ROOT/bench/plot.gp" && log "plot: $OUT/requests.png"
-    if [ $MODE = full ] && [ -s "$OUT/requests.png" ]; then cp "$OUT/requests.png" "$ROOT/bench/requests.png"; fi
+    # Only a complete full run replaces the committed plot (not --only parts).
+    if [ $MODE = full ] && [ "$PARTS" = "micro request json stress callgrind" ] && [ -s "$OUT/requests.png" ]; then
+        cp "$OUT/requests.png" "$ROOT/bench/requests.png"
+    fi
 fi
 log "raw outputs in $OUT"
