@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-__thread uint32_t oh_tid_cached __attribute__((tls_model("initial-exec")));
+__thread uint32_t offheap_tid_ __attribute__((visibility("default"), tls_model("initial-exec")));
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t used[OH_MAX_THREADS / 64]; /* bit set: index taken; 0 always */
@@ -25,7 +25,7 @@ static void release_index(void *value)
     pthread_mutex_lock(&lock);
     used[t / 64] &= ~(1ull << (t % 64));
     pthread_mutex_unlock(&lock);
-    oh_tid_cached = 0;
+    offheap_tid_ = 0;
 }
 
 static void make_key(void)
@@ -48,7 +48,7 @@ uint32_t oh_tid_assign(void)
     }
     pthread_mutex_unlock(&lock);
     if (t && key_ok) (void)pthread_setspecific(key, (void *)(uintptr_t)t);
-    oh_tid_cached = t;
+    offheap_tid_ = t;
     return t;
 }
 
