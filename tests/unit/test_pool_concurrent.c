@@ -363,3 +363,109 @@ Test(pool_concurrent, stats_read_while_allocating, .timeout = 120)
                   s.allocated);
     offheap_pool_destroy(pool);
 }
+
+/* ---- the inline fast path: counting and reset across threads -------------- */
+
+#define INLINE_THREADS 4
+#define INLINE_BLOCKS 20000 /* 64-byte blocks per thread and round */
+#define INLINE_ROUNDS 5
+
+struct inline_worker {
+    offheap_pool *pool;
+    pthread_barrier_t *barrier;
+    size_t bytes; /* rounded bytes this round */
+    size_t failed;
+};
+
+static void *inline_main(void *arg)
+{
+    struct inline_worker *w = arg;
+    for (unsigned r = 0; r < INLINE_ROUNDS; r++) {
+        pthread_barrier_wait(w->barrier); /* start together */
+        w->bytes = 0;
+        for (size_t i = 0; i < INLINE_BLOCKS; i++) {
+            /* mostly 64 bytes (the inline path), now and then another small
+             * size, so the rounding is counted too */
+            size_t n = i % 11 == 3 ? 1 + i % 200 : 64;
+            char *p = offheap_pool_alloc(w->pool, n);
+            if (!p) {
+                w->failed++;
+                break;
+            }
+            p[0] = 1;
+            w->bytes += round16(n);
+        }
+        pthread_barrier_wait(w->barrier); /* done: main checks and resets */
+        pthread_barrier_wait(w->barrier); /* main has reset */
+    }
+    return NULL;
+}
+
+struct bounded_reader {
+    offheap_pool *pool;
+    size_t bound; /* no true figure can exceed it */
+    atomic_int stop;
+    size_t reads;
+    size_t torn; /* above the bound or not a multiple of the alignment */
+};
+
+static void *bounded_main(void *arg)
+{
+    struct bounded_reader *r = arg;
+    while (!atomic_load(&r->stop)) {
+        offheap_pool_stats s;
+        if (offheap_pool_stats_get(r->pool, &s) != 0) continue;
+        r->reads++;
+        if (s.allocated > r->bound || s.allocated % OFFHEAP_ALIGNMENT) r->torn++;
+    }
+    return NULL;
+}
+
+Test(pool_concurrent, inline_allocations_counted_exactly_across_resets, .timeout = 120)
+{
+    /* The inline path counts nothing itself (allocated = cur - bias per
+     * thread); slab switches (every 1024 blocks with 64 KiB slabs) and resets
+     * must keep the figure exact, and a reader beside them must never see a
+     * mix of two slabs' bookkeeping. */
+    offheap_pool_config cfg = {.pool_size = 64 * MiB, .slab_size = 64 * KiB};
+    offheap_pool *pool = NULL;
+    cr_assert_eq(offheap_pool_create(&pool, &cfg), 0);
+    struct bounded_reader rd = {.pool = pool,
+                                .bound = (size_t)INLINE_THREADS * INLINE_BLOCKS * 208};
+    pthread_t rt;
+    cr_assert_eq(pthread_create(&rt, NULL, bounded_main, &rd), 0);
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, INLINE_THREADS + 1);
+    struct inline_worker w[INLINE_THREADS];
+    pthread_t t[INLINE_THREADS];
+    for (int i = 0; i < INLINE_THREADS; i++) {
+        w[i] = (struct inline_worker){.pool = pool, .barrier = &barrier};
+        cr_assert_eq(pthread_create(&t[i], NULL, inline_main, &w[i]), 0);
+    }
+    for (unsigned r = 0; r < INLINE_ROUNDS; r++) {
+        pthread_barrier_wait(&barrier);
+        pthread_barrier_wait(&barrier);
+        size_t want = 0;
+        for (int i = 0; i < INLINE_THREADS; i++) {
+            cr_expect_eq(w[i].failed, 0, "round %u: thread %d failed to allocate", r, i);
+            want += w[i].bytes;
+        }
+        offheap_pool_stats s;
+        cr_assert_eq(offheap_pool_stats_get(pool, &s), 0);
+        cr_expect_eq(s.allocated, want, "round %u: stats say %zu, the threads handed out %zu", r,
+                     s.allocated, want);
+        offheap_pool_reset(pool); /* every worker is parked */
+        cr_assert_eq(offheap_pool_stats_get(pool, &s), 0);
+        cr_expect_eq(s.allocated, 0, "round %u: %zu bytes counted after reset", r, s.allocated);
+        cr_expect_eq(s.slabs_in_use, 0, "round %u: %zu slabs in use after reset", r,
+                     s.slabs_in_use);
+        pthread_barrier_wait(&barrier);
+    }
+    for (int i = 0; i < INLINE_THREADS; i++) pthread_join(t[i], NULL);
+    atomic_store(&rd.stop, 1);
+    pthread_join(rt, NULL);
+    cr_expect_gt(rd.reads, 0);
+    cr_expect_eq(rd.torn, 0, "%zu of %zu reads were not a possible figure", rd.torn, rd.reads);
+    pthread_barrier_destroy(&barrier);
+    offheap_pool_destroy(pool);
+}

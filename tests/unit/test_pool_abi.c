@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_pool_abi.c — offheap_pool_alloc's inline fast path as a C program
+ * gets it: <offheap_pool.h> compiled as strict C11 with -Werror and the
+ * warnings a demanding user turns on, linked against liboffheap_pool.so.
+ * Checks the contract through the inline and the exported entry
+ * (pool_inline_checks.h), then which object the program's references bind
+ * to: argv[1] names it ("liboffheap_pool.so" plain, "liboffheap.so" when run
+ * under LD_PRELOAD, whose functions and thread index must then win for both
+ * the slow path and the TLS index the inline path reads).
+ * A plain program, not Criterion: it also runs under the preload.
+ */
+#define _GNU_SOURCE
+#include "pool_inline_checks.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+static int bound_to(const char *symbol, const char *want)
+{
+    void *f = dlsym(RTLD_DEFAULT, symbol);
+    Dl_info info;
+    if (!f || !dladdr(f, &info) || !info.dli_fname) {
+        fprintf(stderr, "FAIL %s: not found\n", symbol);
+        return 1;
+    }
+    const char *base = strrchr(info.dli_fname, '/');
+    base = base ? base + 1 : info.dli_fname;
+    size_t n = strlen(want);
+    if (strncmp(base, want, n) != 0 || (base[n] != '\0' && base[n] != '.')) {
+        fprintf(stderr, "FAIL %s is bound to %s, expected %s\n", symbol, info.dli_fname, want);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *want = argc > 1 ? argv[1] : "liboffheap_pool.so";
+    int failures = oh_inline_checks();
+    failures += bound_to("offheap_pool_alloc", want);
+    failures += bound_to("offheap_pool_alloc_slow_", want);
+    failures += bound_to("offheap_pool_create", want);
+    /* The thread index: the program's own (GOT) binding, the global lookup
+     * and the defining object's copy must be one variable. */
+    Dl_info info;
+    void *slow = dlsym(RTLD_DEFAULT, "offheap_pool_alloc_slow_");
+    void *h = slow && dladdr(slow, &info) ? dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD) : NULL;
+    void *tid_global = dlsym(RTLD_DEFAULT, "offheap_tid_");
+    void *tid_owner = h ? dlsym(h, "offheap_tid_") : NULL;
+    if (tid_global != (void *)&offheap_tid_ || tid_owner != (void *)&offheap_tid_) {
+        fprintf(stderr, "FAIL offheap_tid_: program %p, global %p, slow path's object %p\n",
+                (void *)&offheap_tid_, tid_global, tid_owner);
+        failures++;
+    }
+    if (offheap_tid_ == 0) {
+        fprintf(stderr, "FAIL offheap_tid_ is 0 after allocations: the slow path assigned"
+                        " another object's index\n");
+        failures++;
+    }
+    if (h) dlclose(h);
+    printf("%s: %d failure(s)\n", argv[0], failures);
+    return failures != 0;
+}
