@@ -5,7 +5,12 @@
  *
  * Cases (each a batch of allocations, timed, then released untimed unless
  * the release is what is measured):
- *   hot64     8192 x 64 B from a preallocated pool: the hot path
+ *   hot64     8192 x 64 B from a preallocated pool: the hot path, inlined
+ *             from offheap_pool.h (what a program compiled with gcc/clang
+ *             gets)
+ *   hot64call the same through a pointer to the exported
+ *             offheap_pool_alloc (what dlsym users, -O0 builds, other
+ *             compilers and OFFHEAP_NO_INLINE get)
  *   grow      512 x 40000 B with 64 KiB slabs: every allocation takes a new
  *             slab (the grow path, pages already committed after rep 1)
  *   large1m   32 x 1 MiB (one byte written in each)
@@ -65,6 +70,28 @@ static BENCH_NOINLINE double rep_pool(const char *name, offheap_pool *pool, int 
         char *p = offheap_pool_alloc(pool, sz ? sz[i] : fixed);
         if (!p) die("offheap_pool_alloc", errno);
         if (touch) p[0] = 1;
+        ptrs[i] = p;
+    }
+    uint64_t t1 = bench_now_ns();
+    if (cg) bench_cg_end("micro_pool", name, n);
+    bench_clobber();
+    offheap_pool_reset(pool);
+    return (double)(t1 - t0) / n;
+}
+
+/* As rep_pool with fixed-size blocks, through the exported function: the
+ * pointer is read once per repetition, so the loop calls, never inlines. */
+static void *(*volatile exported_alloc)(offheap_pool *, size_t) = offheap_pool_alloc;
+
+static BENCH_NOINLINE double rep_pool_call(const char *name, offheap_pool *pool, int n,
+                                           size_t fixed)
+{
+    void *(*alloc)(offheap_pool *, size_t) = exported_alloc;
+    if (cg) bench_cg_begin();
+    uint64_t t0 = bench_now_ns();
+    for (int i = 0; i < n; i++) {
+        char *p = alloc(pool, fixed);
+        if (!p) die("offheap_pool_alloc", errno);
         ptrs[i] = p;
     }
     uint64_t t1 = bench_now_ns();
@@ -213,6 +240,12 @@ int main(int argc, char **argv)
 
     offheap_pool *hot = make_pool(64 * MIB, 1 * MIB, 16);
     run_case("hot64", o.reps, MAXB, NULL, 64, 0, hot, NULL);
+    {
+        double a[64];
+        int reps = o.reps > 64 ? 64 : o.reps;
+        for (int r = 0; r < reps; r++) a[r] = rep_pool_call("hot64call", hot, MAXB, 64);
+        row("hot64call", "pool_alloc", bench_median(a, reps), "exported function, not inlined");
+    }
     offheap_pool_destroy(hot);
 
     offheap_pool *grow = make_pool(64 * MIB, 64 * KIB, 0);
