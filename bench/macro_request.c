@@ -70,10 +70,9 @@ typedef struct worker {
     long requests;
     uint64_t checksum;
     int failed;
-    int first; /* starts the instruction count (callgrind) */
 } worker;
 
-static pthread_barrier_t start_barrier;
+static pthread_barrier_t warm_barrier, start_barrier;
 
 /* The inlined bump pointer: what any allocator would need at least. */
 typedef struct bump {
@@ -212,10 +211,8 @@ static void *worker_main(void *arg)
         else (void)run_miheap(warm, &w->failed);
 #endif
     }
+    pthread_barrier_wait(&warm_barrier);
     pthread_barrier_wait(&start_barrier);
-    /* Counted from here: under valgrind threads take turns, and main may
-     * not run again before this thread has done much of its work. */
-    if (w->first) bench_cg_begin();
     if (w->failed) return NULL;
     if (w->v == V_MALLOC) w->checksum = run_malloc(w->requests, &w->failed);
     else if (w->v == V_BUMP) w->checksum = run_bump(w->requests, &b, &w->failed);
@@ -284,16 +281,21 @@ int main(int argc, char **argv)
 
     worker *w = calloc((size_t)threads, sizeof *w);
     if (!w) return 1;
+    pthread_barrier_init(&warm_barrier, NULL, (unsigned)threads + 1);
     pthread_barrier_init(&start_barrier, NULL, (unsigned)threads + 1);
     for (int t = 0; t < threads; t++) {
         w[t].v = v;
         w[t].requests = requests;
-        w[t].first = t == 0;
         if (pthread_create(&w[t].tid, NULL, worker_main, &w[t]) != 0) {
             fprintf(stderr, "macro_request: pthread_create failed\n");
             return 1;
         }
     }
+    /* Counted from here: every worker has done its warm-up and waits at
+     * the start barrier (under valgrind threads take turns, so a count
+     * started after it would miss part of the work). */
+    pthread_barrier_wait(&warm_barrier);
+    bench_cg_begin();
     pthread_barrier_wait(&start_barrier);
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);

@@ -50,12 +50,15 @@ static bool is_pow2(size_t v)
     return v && !(v & (v - 1));
 }
 
-/* Steps outside a scope: one TLS load, one branch, a tail call. */
+/* One compare routes the call (fast_max, thread.h): outside a scope it
+ * fails and the call goes on to jemalloc.  In a scope, so does a request
+ * of PTRDIFF_MAX bytes or more, which jemalloc fails with ENOMEM as the
+ * pool would. */
 EXPORT void *malloc(size_t n)
 {
     struct oh_thread *t = &oh_self;
-    if (LIKELY(!t->route)) return oh_fb_malloc(n);
-    return oh_scope_alloc_fast(t, n, false, RA());
+    if (__builtin_expect(n < t->fast_max, 1)) return oh_scope_alloc_fast(t, n, false, RA());
+    return oh_fb_malloc(n);
 }
 
 /* A pool block is freed by its scope's end; here it is only counted. */

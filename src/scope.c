@@ -43,7 +43,6 @@ static pthread_once_t proc_once = PTHREAD_ONCE_INIT;
 static int proc_err = -1; /* -1 not tried, 0 ready, else errno */
 static _Atomic int proc_state; /* 0 not started, 1 being created, 2 done */
 static size_t large_min;  /* blocks needing this many bytes get own runs */
-size_t oh_small_max;
 
 static size_t round16(size_t v)
 {
@@ -89,9 +88,6 @@ static void proc_create_locked(void)
     }
     large_min = oh_cfg.slab_size / 4;
     if (oh_cfg.check) oh_check_init();
-    /* Check mode sends every allocation to the slow path, which records
-     * it: the inline path then needs no test of its own. */
-    oh_small_max = oh_check_on ? 0 : large_min;
     oh_caller_init(oh_cfg.exclude);
     oh_pool_size = (uintptr_t)oh_proc.size;
     __atomic_store_n(&oh_pool_base, (uintptr_t)oh_proc.base, __ATOMIC_RELEASE);
@@ -229,11 +225,11 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
 void *oh_scope_alloc_slow(size_t n, bool zero, void *ra)
 {
     struct oh_thread *t = &oh_self;
-    if (oh_caller_excluded(ra) || (*oh_ra_slot(t, ra) != (uintptr_t)ra && oh_caller_check_new(ra))) {
+    if (oh_caller_excluded(ra) || (*oh_ra_slot(t, ra) != oh_ra_key(ra) && oh_caller_check_new(ra))) {
         OH_STAT_ADD(t, routed, 1);
         return zero ? oh_fb_calloc(oh_fb_size(n)) : oh_fb_malloc(oh_fb_size(n));
     }
-    *oh_ra_slot(t, ra) = (uintptr_t)ra; /* scope_fast.h */
+    *oh_ra_slot(t, ra) = oh_ra_key(ra); /* scope_fast.h */
     return alloc_in_scope(t, n, 16, zero, ra);
 }
 

@@ -33,10 +33,6 @@ static inline bool oh_in_pool(const void *p)
     return (uintptr_t)p - oh_pool_base < oh_pool_size;
 }
 
-/* Blocks below this many bytes may take the inline bump path
- * (scope_fast.h); 0 sends every allocation to the slow path (check mode). */
-extern size_t oh_small_max;
-
 struct oh_thread;
 
 /* In-scope allocation, everything the inline path does not handle.

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * scope_fast.h — the inline in-scope allocation path, compiled into each
- * exported function of the preload.  Steps: a size compare, a lookup of
- * the caller in the thread's cache of return addresses already judged to
- * allocate in scopes, a bounds check, two stores (cursor, header) and a
- * counter: 24 instructions from entry to return (malloc, gcc 12 -O3).  Everything else
- * (a caller seen for the first time, new slab, large blocks, check mode)
- * is oh_scope_alloc_slow().
+ * exported function of the preload.  Steps: a size compare that also
+ * routes (thread.h fast_max), a lookup of the caller in the thread's cache
+ * of return addresses already judged to allocate in scopes, a bounds
+ * check, two stores (cursor, header) and a counter: malloc is 21
+ * instructions from entry to return in a scope and 4 outside one (gcc 12
+ * -O3).  Everything else (a caller seen for the first time, a new slab,
+ * blocks that do not fit, check mode) is oh_scope_alloc_slow().
  *
  * The cache holds only verdicts "scoped".  Code ranges are only ever added
  * (dlopen of an excluded library), at addresses no cached caller could
@@ -31,12 +32,22 @@ static inline uintptr_t *oh_ra_slot(struct oh_thread *t, const void *ra)
     return (uintptr_t *)(void *)((char *)t->ok_ra + ((uintptr_t)ra & (31u * sizeof(uintptr_t))));
 }
 
-/* Check mode sets oh_small_max to 0 so that every allocation takes the
- * slow path, which records it: no test for it here, and no call, so the
- * function needs no stack frame. */
+/* What the slow path stores in a slot for a caller it judged: the address
+ * itself, or in check mode its complement, which the inline path never
+ * matches, so every allocation reaches the slow path that records it (and
+ * the inline path needs no test for check mode, no call, no stack frame). */
+static inline uintptr_t oh_ra_key(const void *ra)
+{
+    return (uintptr_t)ra ^ (oh_check_on ? UINTPTR_MAX : 0);
+}
+
+/* n < t->fast_max says the thread is routed to its scope and n + 23 cannot
+ * overflow.  A block of any size that fits in the bump slab is cut from
+ * it; one that does not takes the slow path (a new slab, or a run of its
+ * own when it is a quarter slab or more). */
 static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
-    if (__builtin_expect(n < oh_small_max && *oh_ra_slot(t, ra) == (uintptr_t)ra, 1)) {
+    if (__builtin_expect(n < t->fast_max && *oh_ra_slot(t, ra) == (uintptr_t)ra, 1)) {
         size_t total = (n + 8 + 15) & ~(size_t)15;
         char *h = t->cur;
         if (__builtin_expect(total <= (uintptr_t)t->end - (uintptr_t)h, 1)) {

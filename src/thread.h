@@ -3,9 +3,10 @@
  * thread.h — the per-thread state of the preload, in initial-exec TLS so
  * that malloc reaches it with one %fs-relative load and no call.
  *
- * `route` is the one word the hot path reads: nonzero exactly when
- * depth > 0, escape == 0 and the process pool exists.  Every change to depth,
- * escape or tagging recomputes it (oh_thread_update_route).
+ * `route` is nonzero exactly when depth > 0, escape == 0 and the process
+ * pool exists; `fast_max` is PTRDIFF_MAX then and 0 otherwise, so malloc
+ * routes with the one compare n < fast_max.  Every change to depth, escape
+ * or tagging recomputes both (oh_thread_update_route).
  *
  * Scope bookkeeping: the thread owns a chain of slab runs (newest first,
  * linked through slabs.meta[].next).  A mark remembers the chain head, the
@@ -20,6 +21,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Internal: never exported, and reached without the GOT. */
@@ -58,6 +60,9 @@ struct oh_thread {
     uint32_t depth;     /* marks pushed, tag base included */
     uint32_t escape;    /* escape nesting */
     uint32_t tagged;    /* 1 when marks[0] is a tag base */
+    size_t fast_max;    /* route ? PTRDIFF_MAX : 0: malloc's one routing
+                           test, n < fast_max, which also keeps n + 23 from
+                           overflowing (scope_fast.h) */
     char *cur;          /* bump position */
     char *end;          /* end of the bump slab */
     char *clean;        /* see above */
@@ -87,10 +92,11 @@ extern __thread struct oh_thread oh_self;
  * process has no thread index left: scopes then stay off for it. */
 bool oh_thread_register(struct oh_thread *t);
 
-/* Recompute the hot flag. */
+/* Recompute the hot flags. */
 static inline void oh_thread_update_route(struct oh_thread *t)
 {
     t->route = t->depth > 0 && t->escape == 0 && !t->exiting;
+    t->fast_max = t->route ? (size_t)PTRDIFF_MAX : 0;
 }
 
 /* Sum of every thread's counters, live and exited. */
