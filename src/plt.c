@@ -61,9 +61,13 @@ static uintptr_t dyn_addr(ElfW(Addr) base, ElfW(Addr) v)
 
 /* The part of an object's RELRO segment the loader made read-only: whole
  * pages from its start, cut at its last page boundary (as glibc does). */
+#define MAX_RW 4
+
 struct object {
     ElfW(Addr) base;
     uintptr_t lo, hi;             /* span of its loadable segments */
+    uintptr_t rw_lo[MAX_RW], rw_hi[MAX_RW]; /* its writable segments */
+    unsigned nrw;
     uintptr_t relro_lo, relro_hi; /* read-only after relocation */
     const ElfW(Rela) *jmprel;
     size_t njmprel;
@@ -85,6 +89,10 @@ static bool read_object(const struct dl_phdr_info *info, struct object *o)
         if (ph->p_type == PT_LOAD) {
             if (a < o->lo) o->lo = a;
             if (a + ph->p_memsz > o->hi) o->hi = a + ph->p_memsz;
+            if ((ph->p_flags & PF_W) && o->nrw < MAX_RW) {
+                o->rw_lo[o->nrw] = a;
+                o->rw_hi[o->nrw++] = a + ph->p_memsz;
+            }
         } else if (ph->p_type == PT_DYNAMIC) {
             dyn = (const ElfW(Dyn) *)a;
         } else if (ph->p_type == PT_GNU_RELRO) {
@@ -112,6 +120,15 @@ static bool read_object(const struct dl_phdr_info *info, struct object *o)
     if (!o->jmprel || !o->symtab || !o->strtab || pltrel != DT_RELA) return false;
     o->njmprel = pltrelsz / sizeof(ElfW(Rela));
     return o->njmprel > 0;
+}
+
+/* A slot we may write: in a writable segment (made read-only again after
+ * relocation only where RELRO covers it).  Anything else is left alone. */
+static bool writable(const struct object *o, uintptr_t a)
+{
+    for (unsigned i = 0; i < o->nrw; i++)
+        if (a >= o->rw_lo[i] && a + sizeof(uintptr_t) <= o->rw_hi[i]) return true;
+    return false;
 }
 
 /* Index in fns_kept of the function a jump slot imports, or -1. */
@@ -154,6 +171,7 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
         int k = slot_fn(&o, r);
         if (k < 0) continue;
         uintptr_t *slot = (uintptr_t *)(o.base + r->r_offset);
+        if (!writable(&o, (uintptr_t)slot)) continue;
         uintptr_t cur = __atomic_load_n(slot, __ATOMIC_RELAXED);
         void *v = new_value(&o, r, k, cur, w->dir);
         if (!v) continue;
