@@ -290,7 +290,9 @@ OFFHEAP_API int offheap_hint(void *ptr, size_t len, int flags);
 enum offheap_pressure_source {
     OFFHEAP_PRESSURE_HEAP = 1, /* the fallback heap: jemalloc's
                                   stats.allocated (bytes the program holds
-                                  outside pools and scopes) */
+                                  outside pools and scopes), when jemalloc
+                                  is in the process (always under the
+                                  preload) */
     OFFHEAP_PRESSURE_RSS = 2,  /* the process's resident set size */
 };
 
@@ -310,7 +312,8 @@ typedef void (*offheap_pressure_fn)(const offheap_pressure_event *event, void *u
  * offheap_pressure_check() samples at once on the calling thread.
  * Returns 0 and an id in *id (may be NULL); EINVAL for a NULL fn, zero
  * threshold or unknown source; ENOTSUP for OFFHEAP_PRESSURE_HEAP when
- * jemalloc's statistics cannot be read; EAGAIN when all 16 slots are taken
+ * jemalloc's statistics cannot be read (jemalloc is not loaded: a program
+ * that links liboffheap_pool.so and uses glibc's malloc); EAGAIN when all 16 slots are taken
  * or the monitor thread cannot be started.  Thread-safe. */
 OFFHEAP_API int offheap_pressure_register(int source, size_t threshold, offheap_pressure_fn fn,
                                           void *user, unsigned interval_ms, int *id);

@@ -19,15 +19,20 @@
  * wait for itself, so it fails with EDEADLK; check from there joins the round
  * its thread already holds.
  *
- * Nothing here runs on a malloc path; pthread_create and mallctl may
- * allocate.  No stdio.
+ * Nothing here runs on a malloc path; pthread_create, dlsym and mallctl
+ * may allocate.  No stdio.
+ *
+ * jemalloc's mallctl is looked up at first use instead of linked: the
+ * explicit API then does not load jemalloc into programs that link it (its
+ * initial-exec TLS would also keep liboffheap_pool.so from being dlopen'ed).
+ * The preload loads jemalloc itself, so the lookup finds it there.
  */
 #include "offheap_pool.h"
 
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
-#include <jemalloc/jemalloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -58,15 +63,28 @@ static _Thread_local bool in_callback;
 
 /* ---- sampling ----------------------------------------------------------- */
 
+typedef int (*mallctl_fn)(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+
+static pthread_once_t mallctl_once = PTHREAD_ONCE_INIT;
+static mallctl_fn mallctl_p; /* NULL when jemalloc is not in the process */
+
+static void find_mallctl(void)
+{
+    mallctl_p = (mallctl_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "mallctl");
+}
+
 /* jemalloc's stats.allocated after refreshing its epoch; 0 or an errno. */
 static int sample_heap(size_t *out)
 {
+    (void)pthread_once(&mallctl_once, find_mallctl);
+    mallctl_fn ctl = mallctl_p;
+    if (!ctl) return ENOTSUP;
     uint64_t epoch = 1;
     size_t len = sizeof epoch;
-    if (mallctl("epoch", &epoch, &len, &epoch, len) != 0) return ENOTSUP;
+    if (ctl("epoch", &epoch, &len, &epoch, len) != 0) return ENOTSUP;
     size_t v = 0;
     len = sizeof v;
-    if (mallctl("stats.allocated", &v, &len, NULL, 0) != 0) return ENOTSUP;
+    if (ctl("stats.allocated", &v, &len, NULL, 0) != 0) return ENOTSUP;
     *out = v;
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <offheap_pool.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -69,4 +70,18 @@ Test(public_api, hints_pressure_and_errors_through_the_shared_library)
     cr_expect_eq(offheap_pressure_unregister(id), 0);
     cr_expect_str_eq(offheap_strerror(-12345), "unknown error");
     cr_expect_str_neq(offheap_strerror(ENOMEM), "unknown error");
+}
+
+Test(public_api, heap_pressure_is_enotsup_without_jemalloc_in_the_process)
+{
+    /* This program links liboffheap_pool.so only and keeps glibc's malloc.
+     * The library must not load jemalloc (its mallctl is looked up, not
+     * linked), so there is no heap figure to watch. */
+    cr_assert_null(dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD));
+    errno = 0;
+    cr_expect_eq(offheap_pressure_sample(OFFHEAP_PRESSURE_HEAP), 0);
+    cr_expect_eq(errno, ENOTSUP);
+    int id = -1;
+    cr_expect_eq(offheap_pressure_register(OFFHEAP_PRESSURE_HEAP, 1, nop_fn, NULL, 0, &id), ENOTSUP);
+    cr_expect_null(dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD));
 }
