@@ -27,6 +27,7 @@
  */
 #include "scope.h"
 
+#include "elf_dyn.h"
 #include "log.h"
 
 #include <link.h>
@@ -130,13 +131,6 @@ static bool is_string_member(const char *sym)
     return false;
 }
 
-/* The dynamic section's pointers are relocated by glibc's ld.so on most
- * targets, but not everywhere: accept both. */
-static uintptr_t dyn_ptr(const struct dl_phdr_info *info, uintptr_t v)
-{
-    return v < info->dlpi_addr ? v + info->dlpi_addr : v;
-}
-
 /* Symbols in a GNU hash table: one past the highest index of any chain. */
 static uint32_t gnu_hash_count(const uint32_t *h)
 {
@@ -167,26 +161,13 @@ static void carve_add(uintptr_t lo, uintptr_t len)
 
 static void find_string_members(const struct dl_phdr_info *info)
 {
-    const ElfW(Dyn) *dyn = NULL;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-            dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-    }
-    if (!dyn) return;
-    const ElfW(Sym) *symtab = NULL;
-    const char *strtab = NULL;
-    const uint32_t *gnu_hash = NULL;
-    for (; dyn->d_tag != DT_NULL; dyn++) {
-        if (dyn->d_tag == DT_SYMTAB) symtab = (const ElfW(Sym) *)dyn_ptr(info, dyn->d_un.d_ptr);
-        else if (dyn->d_tag == DT_STRTAB) strtab = (const char *)dyn_ptr(info, dyn->d_un.d_ptr);
-        else if (dyn->d_tag == DT_GNU_HASH) gnu_hash = (const uint32_t *)dyn_ptr(info, dyn->d_un.d_ptr);
-    }
-    if (!symtab || !strtab || !gnu_hash) return;
-    uint32_t n = gnu_hash_count(gnu_hash);
+    struct oh_elf_dyn d;
+    if (!oh_elf_dyn_read(info, &d) || !d.symtab || !d.strtab || !d.gnu_hash) return;
+    uint32_t n = gnu_hash_count(d.gnu_hash);
     for (uint32_t i = 0; i < n; i++) {
-        const ElfW(Sym) *sym = &symtab[i];
+        const ElfW(Sym) *sym = &d.symtab[i];
         if (ELF64_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF || !sym->st_size) continue;
-        if (is_string_member(strtab + sym->st_name)) carve_add(info->dlpi_addr + sym->st_value, sym->st_size);
+        if (is_string_member(d.strtab + sym->st_name)) carve_add(info->dlpi_addr + sym->st_value, sym->st_size);
     }
     /* Merge neighbours split only by alignment padding. */
     unsigned out = 0;

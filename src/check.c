@@ -886,7 +886,7 @@ static size_t run_bytes(uint32_t first)
 static void unprotect(uintptr_t lo, uintptr_t hi)
 {
     if (ck.valgrind) VG_UNDEFINED((void *)lo, hi - lo);
-    else (void)oh_os_protect((void *)lo, hi - lo, true);
+    else (void)oh_os_protect((void *)lo, hi - lo, OH_PROT_RW);
 }
 
 static void evict(const uint32_t *runs, unsigned n)
@@ -1092,7 +1092,7 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
             /* The block heads are poisoned too: that is what a stale
              * pointer reads once the run has left the quarantine. */
             poison_heads(s, base);
-            if (oh_os_protect(base, bytes, false) == 0) {
+            if (oh_os_protect(base, bytes, OH_PROT_NONE) == 0) {
                 /* The whole run, not just its used part: runs are handed
                  * out in address order, so neighbouring protected runs
                  * share one kernel mapping instead of splitting it at

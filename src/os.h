@@ -37,8 +37,9 @@ int oh_os_commit(void *addr, size_t size);
 /* Give the pages back: contents become zero on next touch.  0 or errno. */
 int oh_os_decommit(void *addr, size_t size);
 
-/* Change protection: none, or read-write.  0 or errno. */
-int oh_os_protect(void *addr, size_t size, bool accessible);
+/* Change protection.  0 or errno (errno itself is kept). */
+enum oh_os_prot { OH_PROT_NONE, OH_PROT_READ, OH_PROT_RW };
+int oh_os_protect(void *addr, size_t size, enum oh_os_prot prot);
 
 /* madvise with a raw advice value; 0 or errno. */
 int oh_os_advise(void *addr, size_t size, int advice);

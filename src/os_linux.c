@@ -162,10 +162,11 @@ int oh_os_decommit(void *addr, size_t size)
     return r;
 }
 
-int oh_os_protect(void *addr, size_t size, bool accessible)
+int oh_os_protect(void *addr, size_t size, enum oh_os_prot prot)
 {
+    static const int flags[] = {PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE};
     int saved = errno;
-    int r = mprotect(addr, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0 ? 0 : errno;
+    int r = mprotect(addr, size, flags[prot]) == 0 ? 0 : errno;
     errno = saved;
     return r;
 }

@@ -2,22 +2,21 @@
 /*
  * plt.c — the PLT slot walk behind plt.h.  One walk over the loaded
  * objects' jump-slot relocations serves both directions; it allocates
- * nothing (dl_iterate_phdr and mprotect only).
+ * nothing (dl_iterate_phdr, and oh_os_protect for RELRO).
  */
 #include "plt.h"
 
+#include "elf_dyn.h"
 #include "log.h"
+#include "os.h"
 
 #include <dlfcn.h>
 #include <elf.h>
-#include <errno.h>
 #include <link.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #if defined(__x86_64__)
 #define OH_JUMP_SLOT R_X86_64_JUMP_SLOT
@@ -52,15 +51,6 @@ struct walk {
     int err; /* errno of a failed mprotect while arming, else 0 */
 };
 
-/* Loader-relocated dynamic entries are absolute; an object whose dynamic
- * section is read-only (the vDSO) keeps them relative to its base. */
-static uintptr_t dyn_addr(ElfW(Addr) base, ElfW(Addr) v)
-{
-    return v < base ? base + v : v;
-}
-
-/* The part of an object's RELRO segment the loader made read-only: whole
- * pages from its start, cut at its last page boundary (as glibc does). */
 #define MAX_RW 4
 
 struct object {
@@ -68,21 +58,19 @@ struct object {
     uintptr_t lo, hi;             /* span of its loadable segments */
     uintptr_t rw_lo[MAX_RW], rw_hi[MAX_RW]; /* its writable segments */
     unsigned nrw;
-    uintptr_t relro_lo, relro_hi; /* read-only after relocation */
-    const ElfW(Rela) *jmprel;
-    size_t njmprel;
-    const ElfW(Sym) *symtab;
-    const char *strtab;
-    bool symbolic;
+    uintptr_t relro_lo, relro_hi; /* the part of RELRO the loader made
+                                     read-only: whole pages from its start,
+                                     cut at its last page boundary */
+    struct oh_elf_dyn dyn;
 };
 
 static bool read_object(const struct dl_phdr_info *info, struct object *o)
 {
     memset(o, 0, sizeof *o);
+    if (!oh_elf_dyn_read(info, &o->dyn) || !o->dyn.jmprel || !o->dyn.symtab || !o->dyn.strtab) return false;
     o->base = info->dlpi_addr;
     o->lo = UINTPTR_MAX;
-    const ElfW(Dyn) *dyn = NULL;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t page = oh_os_page_size();
     for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t a = o->base + ph->p_vaddr;
@@ -93,33 +81,12 @@ static bool read_object(const struct dl_phdr_info *info, struct object *o)
                 o->rw_lo[o->nrw] = a;
                 o->rw_hi[o->nrw++] = a + ph->p_memsz;
             }
-        } else if (ph->p_type == PT_DYNAMIC) {
-            dyn = (const ElfW(Dyn) *)a;
         } else if (ph->p_type == PT_GNU_RELRO) {
             o->relro_lo = a & ~(page - 1);
             o->relro_hi = (a + ph->p_memsz) & ~(page - 1);
         }
     }
-    if (!dyn) return false;
-    size_t pltrelsz = 0;
-    ElfW(Sxword) pltrel = 0;
-    for (; dyn->d_tag != DT_NULL; dyn++) {
-        switch (dyn->d_tag) {
-        case DT_JMPREL: o->jmprel = (const ElfW(Rela) *)dyn_addr(o->base, dyn->d_un.d_ptr); break;
-        case DT_PLTRELSZ: pltrelsz = dyn->d_un.d_val; break;
-        case DT_PLTREL: pltrel = (ElfW(Sxword))dyn->d_un.d_val; break;
-        case DT_SYMTAB: o->symtab = (const ElfW(Sym) *)dyn_addr(o->base, dyn->d_un.d_ptr); break;
-        case DT_STRTAB: o->strtab = (const char *)dyn_addr(o->base, dyn->d_un.d_ptr); break;
-        case DT_SYMBOLIC: o->symbolic = true; break;
-        case DT_FLAGS:
-            if (dyn->d_un.d_val & DF_SYMBOLIC) o->symbolic = true;
-            break;
-        default: break;
-        }
-    }
-    if (!o->jmprel || !o->symtab || !o->strtab || pltrel != DT_RELA) return false;
-    o->njmprel = pltrelsz / sizeof(ElfW(Rela));
-    return o->njmprel > 0;
+    return o->dyn.njmprel > 0;
 }
 
 /* A slot we may write: in a writable segment (made read-only again after
@@ -135,8 +102,8 @@ static bool writable(const struct object *o, uintptr_t a)
 static int slot_fn(const struct object *o, const ElfW(Rela) *r)
 {
     if (ELF64_R_TYPE(r->r_info) != OH_JUMP_SLOT) return -1;
-    const ElfW(Sym) *sym = &o->symtab[ELF64_R_SYM(r->r_info)];
-    const char *name = o->strtab + sym->st_name;
+    const ElfW(Sym) *sym = &o->dyn.symtab[ELF64_R_SYM(r->r_info)];
+    const char *name = o->dyn.strtab + sym->st_name;
     for (size_t k = 0; k < nfns; k++)
         if (strcmp(name, fns_kept[k].name) == 0) return (int)k;
     return -1;
@@ -151,8 +118,8 @@ static void *new_value(const struct object *o, const ElfW(Rela) *r, int k, uintp
     /* Lazy binding, not called yet: the slot points back into the object's
      * own PLT, and the first call would bind it to the process's malloc,
      * which is ours, unless the object binds its own definition first. */
-    const ElfW(Sym) *sym = &o->symtab[ELF64_R_SYM(r->r_info)];
-    if (cur >= o->lo && cur < o->hi && sym->st_shndx == SHN_UNDEF && !o->symbolic) return f->direct;
+    const ElfW(Sym) *sym = &o->dyn.symtab[ELF64_R_SYM(r->r_info)];
+    if (cur >= o->lo && cur < o->hi && sym->st_shndx == SHN_UNDEF && !o->dyn.symbolic) return f->direct;
     return NULL;
 }
 
@@ -166,8 +133,8 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
     uintptr_t self = (uintptr_t)&oh_plt_arm;
     if (self >= o.lo && self < o.hi) return 0;
     bool opened = false;
-    for (size_t i = 0; i < o.njmprel; i++) {
-        const ElfW(Rela) *r = &o.jmprel[i];
+    for (size_t i = 0; i < o.dyn.njmprel; i++) {
+        const ElfW(Rela) *r = &o.dyn.jmprel[i];
         int k = slot_fn(&o, r);
         if (k < 0) continue;
         uintptr_t *slot = (uintptr_t *)(o.base + r->r_offset);
@@ -177,10 +144,11 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
         if (!v) continue;
         uintptr_t a = (uintptr_t)slot;
         if (a >= o.relro_lo && a < o.relro_hi && !opened) {
-            if (mprotect((void *)o.relro_lo, o.relro_hi - o.relro_lo, PROT_READ | PROT_WRITE) != 0) {
+            int err = oh_os_protect((void *)o.relro_lo, o.relro_hi - o.relro_lo, OH_PROT_RW);
+            if (err) {
                 /* Bypassing is optional: leave this object alone.  Arming
                  * is not: report it. */
-                if (w->dir == TO_OURS) w->err = errno;
+                if (w->dir == TO_OURS) w->err = err;
                 return 0;
             }
             opened = true;
@@ -188,7 +156,7 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
         __atomic_store_n(slot, (uintptr_t)v, __ATOMIC_RELEASE);
         w->changed++;
     }
-    if (opened) (void)mprotect((void *)o.relro_lo, o.relro_hi - o.relro_lo, PROT_READ);
+    if (opened) (void)oh_os_protect((void *)o.relro_lo, o.relro_hi - o.relro_lo, OH_PROT_READ);
     return 0;
 }
 
