@@ -928,6 +928,20 @@ static bool q_full(size_t bytes)
 
 #define EVICT_BATCH 16u
 
+/* Take up to EVICT_BATCH of the oldest runs off the quarantine (lock held). */
+static unsigned q_pop_batch(uint32_t out[EVICT_BATCH])
+{
+    unsigned n = 0;
+    while (ck.qlen && n < EVICT_BATCH) {
+        uint32_t f = ck.q[ck.qhead];
+        ck.qhead = (ck.qhead + 1) % Q_RUNS;
+        ck.qlen--;
+        ck.qbytes -= run_bytes(f);
+        out[n++] = f;
+    }
+    return n;
+}
+
 static void quarantine_put(uint32_t first, size_t bytes)
 {
     for (;;) {
@@ -935,16 +949,8 @@ static void quarantine_put(uint32_t first, size_t bytes)
         unsigned nout = 0;
         bool done = false;
         qlock();
-        if (ck.qlen && q_full(bytes)) {
-            /* Make room for a batch, not just this run: fewer calls. */
-            while (ck.qlen && nout < EVICT_BATCH) {
-                uint32_t f = ck.q[ck.qhead];
-                ck.qhead = (ck.qhead + 1) % Q_RUNS;
-                ck.qlen--;
-                ck.qbytes -= run_bytes(f);
-                out[nout++] = f;
-            }
-        }
+        /* Make room for a batch, not just this run: fewer calls. */
+        if (ck.qlen && q_full(bytes)) nout = q_pop_batch(out);
         if (!ck.qlen || !q_full(bytes)) {
             ck.q[(ck.qhead + ck.qlen) % Q_RUNS] = first;
             ck.qlen++;
@@ -965,15 +971,8 @@ size_t oh_check_drain(void)
     size_t runs = 0;
     for (;;) {
         uint32_t out[EVICT_BATCH];
-        unsigned nout = 0;
         qlock();
-        while (ck.qlen && nout < EVICT_BATCH) {
-            uint32_t f = ck.q[ck.qhead];
-            ck.qhead = (ck.qhead + 1) % Q_RUNS;
-            ck.qlen--;
-            ck.qbytes -= run_bytes(f);
-            out[nout++] = f;
-        }
+        unsigned nout = q_pop_batch(out);
         qunlock();
         if (!nout) return runs;
         evict(out, nout);
