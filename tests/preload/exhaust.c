@@ -20,6 +20,7 @@ static void check_env(const char *mode)
     const char *p = getenv("OFFHEAP_POOL_SIZE"), *m = getenv("OFFHEAP_ON_EXHAUST");
     REQUIRE(p && !strcmp(p, "4M"));
     if (!strcmp(mode, "default")) REQUIRE(m == NULL); /* ENOMEM is the default */
+    else if (!strcmp(mode, "huge")) REQUIRE(m && !strcmp(m, "abort"));
     else REQUIRE(m && !strcmp(m, mode));
     offheap_stats s = ph_stats();
     CHECKF(s.pool_reserved == 0 || s.pool_reserved == 4 * MiB, "pool_reserved %llu", (unsigned long long)s.pool_reserved);
@@ -130,6 +131,23 @@ static void do_abort(void)
     _exit(1);
 }
 
+/* Under OFFHEAP_ON_EXHAUST=abort: a malloc no allocator can serve
+ * (PTRDIFF_MAX bytes or more) fails with ENOMEM, as README says, instead of
+ * aborting the program. */
+static void huge(void)
+{
+    offheap_scope_begin();
+    size_t sizes[] = {(size_t)PTRDIFF_MAX, (size_t)PTRDIFF_MAX + 1, SIZE_MAX - 15, SIZE_MAX};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        errno = 0;
+        void *p = malloc(sizes[i]);
+        CHECKF(p == NULL && errno == ENOMEM, "malloc(%zu) in a scope: %p, errno %d", sizes[i], p, errno);
+    }
+    void *ok = malloc(100);
+    CHECK(ok && offheap_owns(ok));
+    offheap_scope_end();
+}
+
 int main(int argc, char **argv)
 {
     ph_require_preload();
@@ -138,6 +156,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "enomem") || !strcmp(argv[1], "default")) enomem();
     else if (!strcmp(argv[1], "fallback")) fallback();
     else if (!strcmp(argv[1], "abort")) do_abort();
+    else if (!strcmp(argv[1], "huge")) huge();
     else REQUIRE(!"mode");
     return ph_done(argv[1]);
 }
