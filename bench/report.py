@@ -61,6 +61,22 @@ def med(data, col, prog, case, metric):
     return statistics.median(v) if v else None
 
 
+def pooled_med(data, prog, case, metric):
+    """Median over the runs of every column (figures that do not depend on
+    the preloaded allocator, such as the Pool's)."""
+    v = [x for k, vs in data.items() if k[1:] == (prog, case, metric) for x in vs]
+    return statistics.median(v) if v else None
+
+
+def cases_of(data, prog):
+    """The program's cases, in the order they were first reported."""
+    cases = []
+    for k in data:
+        if k[1] == prog and k[2] not in cases:
+            cases.append(k[2])
+    return cases
+
+
 def fmt(v, spec="{:,.0f}"):
     return "-" if v is None else spec.format(v)
 
@@ -292,17 +308,14 @@ def report_micro(data):
     cols = cols_present(data, prog)
     if cols:
         print("## Micro: Pool / Arena vs malloc/free (ns per op; pool figures: median over the runs of all columns)\n")
-        cases = []
-        for k in data:
-            if k[1] == prog and k[2] not in cases:
-                cases.append(k[2])
+        cases = cases_of(data, prog)
         rows = []
         for case in cases:
             metrics = sorted({k[3] for k in data if k[1] == prog and k[2] == case})
             own = [m for m in metrics if m.startswith(("pool", "arena"))]
             for m in own:
-                vals = [v for k, vs in data.items() if k[1] == prog and k[2] == case and k[3] == m for v in vs]
-                rows.append([case, m.replace("_ns", ""), fmt(statistics.median(vals), "{:.2f}")] + [""] * len(cols))
+                rows.append([case, m.replace("_ns", ""), fmt(pooled_med(data, prog, case, m), "{:.2f}")] +
+                            [""] * len(cols))
             for m in metrics:
                 if m in own:
                     continue
@@ -313,27 +326,19 @@ def report_micro(data):
     cols = cols_present(data, prog)
     if cols:
         print("## Micro: concurrent 64 B allocations, ns per op per thread (pools: median over all columns' runs)\n")
-        cases = []
-        for k in data:
-            if k[1] == prog and k[2] not in cases:
-                cases.append(k[2])
+        cases = cases_of(data, prog)
         rows = []
         for case in cases:
             if case.startswith("malloc"):
                 rows.append([case, ""] + [fmt(med(data, c, prog, case, "ns_per_op"), "{:.2f}") for c in cols])
             else:
-                vals = [v for k, vs in data.items()
-                        if k[1] == prog and k[2] == case and k[3] == "ns_per_op" for v in vs]
-                rows.append([case, fmt(statistics.median(vals), "{:.2f}")] + [""] * len(cols))
+                rows.append([case, fmt(pooled_med(data, prog, case, "ns_per_op"), "{:.2f}")] + [""] * len(cols))
         table(["case", "pool"] + cols, rows)
     prog = "micro_scope"
     cols = cols_present(data, prog)
     if cols:
         print("## Micro: scopes (liboffheap only) and malloc/free outside scopes, ns per iteration / per allocation\n")
-        cases = []
-        for k in data:
-            if k[1] == prog and k[2] not in cases:
-                cases.append(k[2])
+        cases = cases_of(data, prog)
         rows = []
         for case in cases:
             rows.append([case] + [fmt(med(data, c, prog, case, "ns_per_iter"), "{:.2f}") + " / " +
@@ -341,9 +346,9 @@ def report_micro(data):
         table(["case (ns/iter / ns/alloc)"] + cols, rows)
         goal("scope begin+end, no allocation (ns)", med(data, "liboffheap", prog, "scope_empty", "ns_per_iter"),
              50, "<=", " ns", key="scope begin+end, no allocation (ns)", measure="wall")
-    hot = [v for k, vs in data.items() if k[1] == "micro_pool" and k[2] == "hot64" and k[3] == "pool_alloc_ns" for v in vs]
-    if hot:
-        goal("Pool hot path 64 B (ns/alloc)", statistics.median(hot), 2.0, "<=", " ns",
+    hot = pooled_med(data, "micro_pool", "hot64", "pool_alloc_ns")
+    if hot is not None:
+        goal("Pool hot path 64 B (ns/alloc)", hot, 2.0, "<=", " ns",
              key="Pool hot path, 64 B, 1 thread (ns)", measure="wall")
     print()
 
