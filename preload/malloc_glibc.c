@@ -50,14 +50,14 @@ static bool is_pow2(size_t v)
     return v && !(v & (v - 1));
 }
 
-/* One compare routes the call (fast_max, thread.h): outside a scope it
+/* One compare routes the call (route, thread.h): outside a scope it
  * fails and the call goes on to jemalloc.  In a scope, so does a request
  * of PTRDIFF_MAX bytes or more, which jemalloc fails with ENOMEM as the
  * pool would. */
 EXPORT void *malloc(size_t n)
 {
     struct oh_thread *t = &oh_self;
-    if (__builtin_expect(n < t->fast_max, 1)) return oh_scope_alloc_fast(t, n, false, RA());
+    if (__builtin_expect(n < t->route, 1)) return oh_scope_alloc_fast(t, n, false, RA());
     return oh_fb_malloc(n);
 }
 

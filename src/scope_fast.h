@@ -2,7 +2,7 @@
 /*
  * scope_fast.h — the inline in-scope allocation path, compiled into each
  * exported function of the preload.  Steps: a size compare that also
- * routes (thread.h fast_max), a lookup of the caller in the thread's cache
+ * routes (thread.h `route`), a lookup of the caller in the thread's cache
  * of return addresses already judged to allocate in scopes, a bounds
  * check, two stores (cursor, header) and a counter: malloc is 21
  * instructions from entry to return in a scope and 4 outside one (gcc 12
@@ -41,13 +41,13 @@ static inline uintptr_t oh_ra_key(const void *ra)
     return (uintptr_t)ra ^ (oh_check_on ? UINTPTR_MAX : 0);
 }
 
-/* n < t->fast_max says the thread is routed to its scope and n + 23 cannot
+/* n < t->route says the thread is routed to its scope and n + 23 cannot
  * overflow.  A block of any size that fits in the bump slab is cut from
  * it; one that does not takes the slow path (a new slab, or a run of its
  * own when it is a quarter slab or more). */
 static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
-    if (__builtin_expect(n < t->fast_max && *oh_ra_slot(t, ra) == (uintptr_t)ra, 1)) {
+    if (__builtin_expect(n < t->route && *oh_ra_slot(t, ra) == (uintptr_t)ra, 1)) {
         size_t total = (n + 8 + 15) & ~(size_t)15;
         char *h = t->cur;
         if (__builtin_expect(total <= (uintptr_t)t->end - (uintptr_t)h, 1)) {

@@ -3,10 +3,11 @@
  * thread.h — the per-thread state of the preload, in initial-exec TLS so
  * that malloc reaches it with one %fs-relative load and no call.
  *
- * `route` is nonzero exactly when depth > 0, escape == 0 and the process
- * pool exists; `fast_max` is PTRDIFF_MAX then and 0 otherwise, so malloc
- * routes with the one compare n < fast_max.  Every change to depth, escape
- * or tagging recomputes both (oh_thread_update_route).
+ * `route` is PTRDIFF_MAX exactly when depth > 0, escape == 0 and the
+ * process pool exists, and 0 otherwise.  Tested as a flag by most entry
+ * points; malloc routes with the one compare n < route, which also keeps
+ * n + 23 from overflowing (scope_fast.h).  Every change to depth, escape or
+ * tagging recomputes it (oh_thread_update_route).
  *
  * Scope bookkeeping: the thread owns a chain of slab runs (newest first,
  * linked through slabs.meta[].next).  A mark remembers the chain head, the
@@ -56,13 +57,10 @@ struct oh_counters {
                           memory_order_relaxed)
 
 struct oh_thread {
-    uint32_t route;     /* hot flag, see above */
+    size_t route;       /* hot word, see above */
     uint32_t depth;     /* marks pushed, tag base included */
     uint32_t escape;    /* escape nesting */
     uint32_t tagged;    /* 1 when marks[0] is a tag base */
-    size_t fast_max;    /* route ? PTRDIFF_MAX : 0: malloc's one routing
-                           test, n < fast_max, which also keeps n + 23 from
-                           overflowing (scope_fast.h) */
     char *cur;          /* bump position */
     char *end;          /* end of the bump slab */
     char *clean;        /* see above */
@@ -95,8 +93,7 @@ bool oh_thread_register(struct oh_thread *t);
 /* Recompute the hot flags. */
 static inline void oh_thread_update_route(struct oh_thread *t)
 {
-    t->route = t->depth > 0 && t->escape == 0 && !t->exiting;
-    t->fast_max = t->route ? (size_t)PTRDIFF_MAX : 0;
+    t->route = t->depth > 0 && t->escape == 0 && !t->exiting ? (size_t)PTRDIFF_MAX : 0;
 }
 
 /* Sum of every thread's counters, live and exited. */
