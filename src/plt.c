@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,18 +27,6 @@
 
 static struct oh_plt_fn fns_kept[MAX_FNS];
 static size_t nfns;
-static size_t bypassed;
-static _Atomic int armed;
-
-size_t oh_plt_bypassed(void)
-{
-    return bypassed;
-}
-
-int oh_plt_armed(void)
-{
-    return atomic_load_explicit(&armed, memory_order_relaxed);
-}
 
 #if defined(OH_JUMP_SLOT)
 
@@ -173,22 +160,17 @@ size_t oh_plt_bypass(const struct oh_plt_fn *fns, size_t n)
     if (nfns == 0) return 0;
     struct walk w = {TO_DIRECT, 0, 0};
     (void)dl_iterate_phdr(visit, &w);
-    bypassed = w.changed;
     return w.changed;
 }
 
 void oh_plt_arm(void)
 {
-    if (atomic_load_explicit(&armed, memory_order_acquire) || nfns == 0) {
-        atomic_store_explicit(&armed, 1, memory_order_release);
-        return;
-    }
+    if (nfns == 0) return;
     struct walk w = {TO_OURS, 0, 0};
     (void)dl_iterate_phdr(visit, &w);
     if (w.err)
         oh_fatal("cannot make a PLT slot writable again to leave dormant mode (mprotect: errno %d); "
                  "set OFFHEAP_DORMANT=0", w.err);
-    atomic_store_explicit(&armed, 1, memory_order_release);
 }
 
 #else /* no jump-slot type known for this target: never dormant */
@@ -202,7 +184,6 @@ size_t oh_plt_bypass(const struct oh_plt_fn *fns, size_t n)
 
 void oh_plt_arm(void)
 {
-    atomic_store_explicit(&armed, 1, memory_order_release);
 }
 
 #endif

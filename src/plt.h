@@ -44,16 +44,12 @@ struct oh_plt_fn {
  * took its address) is left alone. */
 size_t oh_plt_bypass(const struct oh_plt_fn *fns, size_t n);
 
-/* Point every slot that holds a direct function back at ours.  Idempotent;
- * thread-safe against concurrent calls through the slots (each slot is one
- * aligned store).  Dies with a message if a slot cannot be made writable:
- * a scope with a slot still bypassing us could hand a pool block to
- * jemalloc's free. */
+/* Point every slot that holds a direct function back at ours (once, when
+ * the process pool is created).  Idempotent; thread-safe against
+ * concurrent calls through the slots (each slot is one aligned store).
+ * Dies with a message if a slot cannot be made writable: a scope with a
+ * slot still bypassing us could hand a pool block to jemalloc's free. */
 void oh_plt_arm(void);
-
-/* Slots changed at start, and whether oh_plt_arm() has run (stats). */
-size_t oh_plt_bypassed(void);
-int oh_plt_armed(void);
 
 #pragma GCC visibility pop
 
