@@ -20,26 +20,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bad_check.h"
+
 static int failed, rows;
 static int table;
-
-static const char *ename(int e)
-{
-    switch (e) {
-    case 0: return "0";
-    case EINVAL: return "EINVAL";
-    case ENOMEM: return "ENOMEM";
-    case EAGAIN: return "EAGAIN";
-    case EBUSY: return "EBUSY";
-    case EDEADLK: return "EDEADLK";
-    case ENOTSUP: return "ENOTSUP";
-    default: {
-        static char buf[16];
-        snprintf(buf, sizeof buf, "%d", e);
-        return buf;
-    }
-    }
-}
 
 static void row(const char *call, const char *expect, int ok, const char *got)
 {
@@ -50,28 +34,6 @@ static void row(const char *call, const char *expect, int ok, const char *got)
         fprintf(stderr, "bad_api: %s: expected %s, got %s\n", call, expect, got);
     }
 }
-
-/* An int-returning call that must give `want`. */
-#define RC(call, want)                                                                             \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        char got_[64];                                                                             \
-        snprintf(got_, sizeof got_, "%s", ename(rc_));                                             \
-        row(#call, ename(want), rc_ == (want), got_);                                              \
-    } while (0)
-
-/* A pointer-returning call that must give NULL with errno `want`. */
-#define NUL(call, want)                                                                            \
-    do {                                                                                           \
-        errno = 0;                                                                                 \
-        void *p_ = (call);                                                                         \
-        int e_ = errno;                                                                            \
-        char got_[64], exp_[64];                                                                   \
-        snprintf(got_, sizeof got_, "%p", p_);                                                     \
-        if (!p_) snprintf(got_, sizeof got_, "NULL, errno %s", ename(e_));                         \
-        snprintf(exp_, sizeof exp_, "NULL, errno %s", ename(want));                                \
-        row(#call, exp_, p_ == NULL && e_ == (want), got_);                                        \
-    } while (0)
 
 /* A void call on NULL: no crash, errno untouched. */
 #define QUIET(call)                                                                                \

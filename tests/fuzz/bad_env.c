@@ -18,17 +18,15 @@
 #include "offheap.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "run_captured.h"
 
 /* ---- child ------------------------------------------------------------- */
 
@@ -239,70 +237,48 @@ struct result {
     size_t elen;
 };
 
-static void drain(int fd, char *buf, size_t cap, size_t *len, bool *open)
+/* The child's environment: no OFFHEAP_* variable but those of the case. */
+struct child_env {
+    const char *so;
+    const struct bad_case *c;
+    const char *extra;
+};
+
+static void set_child_env(void *arg)
 {
-    ssize_t n = read(fd, buf + *len, cap - 1 - *len);
-    if (n > 0) *len += (size_t)n;
-    else *open = false;
-    buf[*len] = '\0';
+    const struct child_env *ce = arg;
+    const struct bad_case *c = ce->c;
+    const char *extra = ce->extra;
+    for (char **e = __environ; *e; e++) /* a clean slate */
+        if (!strncmp(*e, "OFFHEAP_", 8)) {
+            char name[256];
+            size_t n = strcspn(*e, "=");
+            snprintf(name, sizeof name, "%.*s", (int)n, *e);
+            unsetenv(name);
+            e = __environ - 1;
+        }
+    setenv("LD_PRELOAD", ce->so, 1);
+    if (c) setenv(c->var, c->value, 1);
+    if (c && c->extra) extra = c->extra;
+    if (extra) {
+        /* "A=1 B=2": several variables. */
+        char *list = strdup(extra);
+        for (char *tok = strtok(list, " "); tok; tok = strtok(NULL, " ")) putenv(tok);
+    }
 }
 
 static void run(const char *self, const char *so, const struct bad_case *c, const char *extra,
                 struct result *r)
 {
-    int out[2], err[2];
-    if (pipe(out) || pipe(err)) exit(2);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        close(out[0]);
-        close(err[0]);
-        for (char **e = __environ; *e; e++) /* a clean slate */
-            if (!strncmp(*e, "OFFHEAP_", 8)) {
-                char name[256];
-                size_t n = strcspn(*e, "=");
-                snprintf(name, sizeof name, "%.*s", (int)n, *e);
-                unsetenv(name);
-                e = __environ - 1;
-            }
-        setenv("LD_PRELOAD", so, 1);
-        if (c) setenv(c->var, c->value, 1);
-        if (c && c->extra) extra = c->extra;
-        if (extra) {
-            /* "A=1 B=2": several variables. */
-            char *list = strdup(extra);
-            for (char *tok = strtok(list, " "); tok; tok = strtok(NULL, " ")) putenv(tok);
-        }
-        if (c && c->mode == 1) execl(self, self, "--child", "--defaults", (char *)NULL);
-        else if (c && c->mode == 2) execl(self, self, "--child", "--tiny", (char *)NULL);
-        else if (c && c->mode == 3) execl(self, self, "--child", "--one-slab", (char *)NULL);
-        else execl(self, self, "--child", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    size_t olen = 0;
-    r->elen = 0;
-    bool oo = true, eo = true;
-    time_t deadline = time(NULL) + 30;
-    while ((oo || eo) && time(NULL) < deadline) {
-        struct pollfd pf[2] = {{oo ? out[0] : -1, POLLIN, 0}, {eo ? err[0] : -1, POLLIN, 0}};
-        if (poll(pf, 2, 1000) <= 0) continue;
-        if (pf[0].revents) drain(out[0], r->out, sizeof r->out, &olen, &oo);
-        if (pf[1].revents) drain(err[0], r->err, sizeof r->err, &r->elen, &eo);
-    }
-    int st;
-    if (oo || eo) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        r->status = -1;
-    } else {
-        waitpid(pid, &st, 0);
-        r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    close(out[0]);
-    close(err[0]);
+    const char *mode = NULL;
+    if (c && c->mode == 1) mode = "--defaults";
+    else if (c && c->mode == 2) mode = "--tiny";
+    else if (c && c->mode == 3) mode = "--one-slab";
+    const char *args[] = {self, "--child", mode, NULL};
+    struct child_env ce = {so, c, extra};
+    struct captured cap = {r->out, sizeof r->out, 0, r->err, sizeof r->err, 0};
+    r->status = run_captured(args, set_child_env, &ce, &cap);
+    r->elen = cap.err_len;
 }
 
 static int count_lines(const char *s, size_t len)

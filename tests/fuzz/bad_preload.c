@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bad_check.h"
+
 /* Invalid alignments are the point here.  glibc declares aligned_alloc and
  * memalign with alloc_align, and clang 14 crashes turning such constants
  * into alignment assumptions: call them through volatile pointers. */
@@ -32,22 +34,6 @@ static void *(*volatile memalign_fn)(size_t, size_t) = memalign;
 static int failed, rows, table;
 static const char *where = "";
 
-static const char *ename(int e)
-{
-    switch (e) {
-    case 0: return "0";
-    case EINVAL: return "EINVAL";
-    case ENOMEM: return "ENOMEM";
-    case EBUSY: return "EBUSY";
-    case EBADF: return "EBADF";
-    default: {
-        static char buf[16];
-        snprintf(buf, sizeof buf, "%d", e);
-        return buf;
-    }
-    }
-}
-
 static void row(const char *call, const char *expect, int ok, const char *got)
 {
     rows++;
@@ -57,24 +43,6 @@ static void row(const char *call, const char *expect, int ok, const char *got)
         fprintf(stderr, "bad_preload: %s: %s: expected %s, got %s\n", where, call, expect, got);
     }
 }
-
-#define RC(call, want)                                                                             \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        row(#call, ename(want), rc_ == (want), ename(rc_));                                        \
-    } while (0)
-
-#define NUL(call, want)                                                                            \
-    do {                                                                                           \
-        errno = 0;                                                                                 \
-        void *p_ = (call);                                                                         \
-        int e_ = errno;                                                                            \
-        char got_[64], exp_[64];                                                                   \
-        snprintf(got_, sizeof got_, "%p", p_);                                                     \
-        if (!p_) snprintf(got_, sizeof got_, "NULL, errno %s", ename(e_));                         \
-        snprintf(exp_, sizeof exp_, "NULL, errno %s", ename(want));                                \
-        row(#call, exp_, p_ == NULL && e_ == (want), got_);                                        \
-    } while (0)
 
 /* ---- stderr capture (misuse lines) ------------------------------------- */
 

@@ -14,18 +14,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "input_file.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        return 1;
-    }
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
+    size_t n;
+    const uint8_t *buf = read_input(path, &n);
+    if (!buf) return 1;
     /* Copy to an exact-size buffer so ASan sees overreads. */
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy) return 1;

@@ -41,6 +41,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "input_file.h"
+
 #define MAX_BLOCKS 512
 #define MAX_DEAD 256
 #define MAX_DEPTH 10
@@ -594,14 +596,9 @@ static void run_input(const uint8_t *data, size_t len)
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        return 1;
-    }
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
+    size_t n;
+    const uint8_t *buf = read_input(path, &n);
+    if (!buf) return 1;
     input_no++;
     run_input(buf, n);
     return 0;

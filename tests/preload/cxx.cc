@@ -11,6 +11,7 @@
 //            std::bad_alloc; a handler that makes room lets new succeed;
 //            nothrow new returns nullptr.
 #include "offheap.h"
+#include "../common/cxx_check.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -23,15 +24,6 @@
 #include <string>
 #include <unistd.h>
 #include <vector>
-
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                      \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static bool aligned(const void *p, std::size_t a)
 {
@@ -171,6 +163,25 @@ static void make_room()
     offheap_escape_begin();
 }
 
+// Whether f() throws std::bad_alloc (other exceptions pass through).  f
+// stores its block in `kept`: GCC drops an allocation nothing reads once it
+// is inlined here, and then nothing throws.
+static void *volatile kept;
+template <class F> static bool throws_bad_alloc(F f)
+{
+    try {
+        f();
+    } catch (const std::bad_alloc &) {
+        return true;
+    }
+    return false;
+}
+
+static void new_8m()
+{
+    kept = new char[8 << 20];
+}
+
 static int exhaust()
 {
     const char *ps = std::getenv("OFFHEAP_POOL_SIZE");
@@ -181,23 +192,11 @@ static int exhaust()
     }
     offheap_scope_begin();
     // No handler: bad_alloc.
-    bool thrown = false;
-    try {
-        char *p = new char[8 << 20];
-        (void)p;
-    } catch (const std::bad_alloc &) {
-        thrown = true;
-    }
+    bool thrown = throws_bad_alloc(new_8m);
     CHECK(thrown);
     // A handler that gives up on its third call.
     std::set_new_handler(give_up_after_three);
-    thrown = false;
-    try {
-        char *p = new char[8 << 20];
-        (void)p;
-    } catch (const std::bad_alloc &) {
-        thrown = true;
-    }
+    thrown = throws_bad_alloc(new_8m);
     CHECK(thrown);
     CHECK(handler_calls == 3);
     CHECK(std::get_new_handler() == nullptr);
@@ -206,13 +205,7 @@ static int exhaust()
     CHECK(nt == nullptr);
     void *al = ::operator new(8 << 20, std::align_val_t(4096), std::nothrow);
     CHECK(al == nullptr);
-    thrown = false;
-    try {
-        void *x = ::operator new(8 << 20, std::align_val_t(1 << 16));
-        (void)x;
-    } catch (const std::bad_alloc &) {
-        thrown = true;
-    }
+    thrown = throws_bad_alloc([] { kept = ::operator new(8 << 20, std::align_val_t(1 << 16)); });
     CHECK(thrown);
     // A handler that makes room: new retries and succeeds.
     handler_calls = 0;
@@ -232,18 +225,5 @@ static int exhaust()
 
 int main(int argc, char **argv)
 {
-    if (!OFFHEAP_LOADED()) {
-        std::fprintf(stderr, "FAIL: liboffheap.so is not preloaded\n");
-        return 1;
-    }
-    if (argc != 2) return 2;
-    if (!std::strcmp(argv[1], "basic")) basic();
-    else if (!std::strcmp(argv[1], "exhaust")) exhaust();
-    else return 2;
-    if (failures) {
-        std::fprintf(stderr, "cxx %s: %d check(s) failed\n", argv[1], failures);
-        return 1;
-    }
-    std::printf("cxx %s: all checks passed\n", argv[1]);
-    return 0;
+    return check_main("cxx", argc, argv, {{"basic", basic}, {"exhaust", exhaust}});
 }

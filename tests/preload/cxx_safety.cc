@@ -14,6 +14,7 @@
 //            outside: what() must still be the message
 // A failure is a message and exit 1, or a crash.
 #include "offheap.h"
+#include "../common/cxx_check.h"
 
 #include <atomic>
 #include <cstdio>
@@ -29,15 +30,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                      \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static void churn()
 {
@@ -179,21 +171,6 @@ static int thread()
 
 int main(int argc, char **argv)
 {
-    if (!OFFHEAP_LOADED()) {
-        std::fprintf(stderr, "FAIL: liboffheap.so is not preloaded\n");
-        return 1;
-    }
-    if (argc != 2) return 2;
-    std::string mode = argv[1];
-    if (mode == "runtime") runtime();
-    else if (mode == "locale") locale();
-    else if (mode == "thread") thread();
-    else if (mode == "exception") exception_escapes();
-    else return 2;
-    if (failures) {
-        std::fprintf(stderr, "cxx_safety %s: %d check(s) failed\n", argv[1], failures);
-        return 1;
-    }
-    std::printf("cxx_safety %s: all checks passed\n", argv[1]);
-    return 0;
+    return check_main("cxx_safety", argc, argv,
+                      {{"runtime", runtime}, {"locale", locale}, {"thread", thread}, {"exception", exception_escapes}});
 }

@@ -27,14 +27,12 @@
 #include <cstring>
 #include <map>
 #include <new>
-#include <poll.h>
-#include <signal.h>
 #include <stdexcept>
 #include <string>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <vector>
+
+#include "run_captured.h"
 
 namespace {
 
@@ -161,55 +159,30 @@ struct Result {
     std::string out, err;
 };
 
+// The child's environment: the preload, and var=n when n > 0.
+struct ChildEnv {
+    const char *so, *var, *num;
+};
+
+void set_child_env(void *arg)
+{
+    const ChildEnv *ce = static_cast<const ChildEnv *>(arg);
+    setenv("LD_PRELOAD", ce->so, 1);
+    if (ce->num) setenv(ce->var, ce->num, 1);
+}
+
 Result run(const char *self, const char *so, const char *var, unsigned long n)
 {
     Result r;
-    int out[2], err[2];
-    if (pipe(out) || pipe(err)) exit(2);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        close(out[0]);
-        close(err[0]);
-        setenv("LD_PRELOAD", so, 1);
-        char num[32];
-        snprintf(num, sizeof num, "%lu", n);
-        if (var && n) setenv(var, num, 1);
-        execl(self, self, "--child", (char *)nullptr);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    struct pollfd pf[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    time_t deadline = time(nullptr) + 30;
-    int open_fds = 2;
-    char buf[4096];
-    while (open_fds && time(nullptr) < deadline) {
-        if (poll(pf, 2, 1000) <= 0) continue;
-        for (int i = 0; i < 2; i++) {
-            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP))) continue;
-            ssize_t k = read(pf[i].fd, buf, sizeof buf);
-            if (k <= 0) {
-                close(pf[i].fd);
-                pf[i].fd = -1;
-                open_fds--;
-            } else {
-                (i ? r.err : r.out).append(buf, (size_t)k);
-            }
-        }
-    }
-    int st = 0;
-    if (open_fds) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        r.status = -1;
-        for (auto &p : pf)
-            if (p.fd >= 0) close(p.fd);
-    } else {
-        waitpid(pid, &st, 0);
-        r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
+    char num[32];
+    snprintf(num, sizeof num, "%lu", n);
+    const char *args[] = {self, "--child", nullptr};
+    ChildEnv ce = {so, var, var && n ? num : nullptr};
+    static char out[4096], err[65536];
+    captured cap = {out, sizeof out, 0, err, sizeof err, 0};
+    r.status = run_captured(args, set_child_env, &ce, &cap);
+    r.out.assign(out, cap.out_len);
+    r.err.assign(err, cap.err_len);
     sscanf(r.out.c_str(), "failures=%d first=%d", &r.failures, &r.first);
     return r;
 }

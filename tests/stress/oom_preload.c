@@ -30,18 +30,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "run_captured.h"
 
 #define ROUNDS 4
 
@@ -289,70 +287,34 @@ struct result {
     char out[512];
 };
 
-static void drain(int fd, char *buf, size_t cap, size_t *len)
+/* The child's environment: the preload, var=n (n > 0), the extra ones. */
+struct child_env {
+    const char *so, *var, *num, *extra;
+};
+
+static void set_child_env(void *arg)
 {
-    ssize_t n = read(fd, buf + *len, cap - 1 - *len);
-    if (n > 0) *len += (size_t)n;
-    buf[*len] = '\0';
+    const struct child_env *ce = arg;
+    setenv("LD_PRELOAD", ce->so, 1);
+    if (ce->num) setenv(ce->var, ce->num, 1);
+    if (ce->extra) {
+        /* "A=1 B=2": several variables. */
+        char *list = strdup(ce->extra);
+        for (char *tok = strtok(list, " "); tok; tok = strtok(NULL, " ")) putenv(tok);
+    }
 }
 
 static void run_child(const char *self, const char *so, const char *var, unsigned long n, const char *extra,
                       size_t base, size_t base_slabs, struct result *res)
 {
-    int out[2], err[2];
-    if (pipe(out) || pipe(err)) exit(2);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        close(out[0]);
-        close(err[0]);
-        char num[32], basestr[32], slabstr[32];
-        snprintf(num, sizeof num, "%lu", n);
-        snprintf(basestr, sizeof basestr, "%zu", base);
-        snprintf(slabstr, sizeof slabstr, "%zu", base_slabs);
-        setenv("LD_PRELOAD", so, 1);
-        if (var && n) setenv(var, num, 1);
-        if (extra) {
-            /* "A=1 B=2": several variables. */
-            char *list = strdup(extra);
-            for (char *tok = strtok(list, " "); tok; tok = strtok(NULL, " ")) putenv(tok);
-        }
-        execl(self, self, "--child", basestr, slabstr, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    size_t olen = 0, elen = 0;
-    res->out[0] = res->err[0] = '\0';
-    struct pollfd pf[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    time_t deadline = time(NULL) + 30;
-    int open_fds = 2;
-    while (open_fds && time(NULL) < deadline) {
-        if (poll(pf, 2, 1000) <= 0) continue;
-        for (int i = 0; i < 2; i++) {
-            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP))) continue;
-            size_t before = i ? elen : olen;
-            if (i) drain(pf[i].fd, res->err, sizeof res->err, &elen);
-            else drain(pf[i].fd, res->out, sizeof res->out, &olen);
-            if ((i ? elen : olen) == before) {
-                close(pf[i].fd);
-                pf[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    int st;
-    if (open_fds) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        res->status = -1;
-    } else {
-        waitpid(pid, &st, 0);
-        res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    for (int i = 0; i < 2; i++)
-        if (pf[i].fd >= 0) close(pf[i].fd);
+    char num[32], basestr[32], slabstr[32];
+    snprintf(num, sizeof num, "%lu", n);
+    snprintf(basestr, sizeof basestr, "%zu", base);
+    snprintf(slabstr, sizeof slabstr, "%zu", base_slabs);
+    const char *args[] = {self, "--child", basestr, slabstr, NULL};
+    struct child_env ce = {so, var, var && n ? num : NULL, extra};
+    struct captured cap = {res->out, sizeof res->out, 0, res->err, sizeof res->err, 0};
+    res->status = run_captured(args, set_child_env, &ce, &cap);
     res->grew = res->slabs = 0;
     res->nulls = res->scopes_off = 0;
     res->first = -1;
