@@ -13,9 +13,9 @@
 #include <features.h>
 #undef __USE_EXTERN_INLINES
 
-#include "scope.h"
-#include "scope_fast.h"
-#include "thread.h"
+#include "scope/scope.h"
+#include "scope/scope_fast.h"
+#include "scope/thread.h"
 
 #include <dlfcn.h>
 #include <errno.h>

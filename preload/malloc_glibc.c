@@ -16,17 +16,15 @@
  * returns EINVAL without touching errno; aligned_alloc/memalign/valloc/
  * pvalloc as glibc 2.36 defines them.
  */
-#include "config.h"
-#include "fallback.h"
-#include "log.h"
-#include "os.h"
-#include "plt.h"
 #include "preload.h"
-#include "scope.h"
-#include "scope_fast.h"
-#include "stats.h"
-#include "thread.h"
-#include "tid.h"
+
+#include "core/os.h"
+#include "core/util.h"
+#include "scope/block.h"
+#include "scope/fallback.h"
+#include "scope/scope.h"
+#include "scope/scope_fast.h"
+#include "scope/thread.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -38,16 +36,10 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define RA() __builtin_return_address(0)
-#define LIKELY(x) __builtin_expect(!!(x), 1)
 
 static bool mul_overflows(size_t a, size_t b, size_t *out)
 {
     return __builtin_mul_overflow(a, b, out);
-}
-
-static bool is_pow2(size_t v)
-{
-    return v && !(v & (v - 1));
 }
 
 /* One compare routes the call (route, thread.h): outside a scope it
@@ -61,20 +53,10 @@ EXPORT void *malloc(size_t n)
     return oh_fb_malloc(n);
 }
 
-/* A pool block is freed by its scope's end; here it is only counted. */
-static inline void pool_free(void)
-{
-    struct oh_thread *t = &oh_self;
-    /* A thread that never opened a scope joins the registry here, so its
-     * counters are part of the totals. */
-    if (__builtin_expect(!t->registered, 0)) (void)oh_thread_register(t);
-    OH_STAT_HOT_INC(t, frees_ignored);
-}
-
 EXPORT void free(void *p)
 {
     if (oh_in_pool(p)) {
-        pool_free();
+        oh_scope_free();
         return;
     }
     oh_fb_free(p); /* jemalloc's free takes NULL */
@@ -88,7 +70,7 @@ EXPORT void *calloc(size_t count, size_t size)
         return NULL;
     }
     struct oh_thread *t = &oh_self;
-    if (LIKELY(!t->route)) return oh_fb_calloc(n);
+    if (OH_LIKELY(!t->route)) return oh_fb_calloc(n);
     return oh_scope_alloc_fast(t, n, true, RA());
 }
 
@@ -96,7 +78,7 @@ static void *realloc_ra(void *p, size_t n, void *ra)
 {
     if (p == NULL) {
         struct oh_thread *t = &oh_self;
-        if (LIKELY(!t->route)) return oh_fb_malloc(n);
+        if (OH_LIKELY(!t->route)) return oh_fb_malloc(n);
         return oh_scope_alloc_fast(t, n, false, ra);
     }
     if (n == 0) {
@@ -124,7 +106,7 @@ EXPORT void *reallocarray(void *p, size_t count, size_t size)
 /* align: a power of two. */
 static void *aligned_ra(size_t n, size_t align, void *ra)
 {
-    if (LIKELY(!oh_self.route)) {
+    if (OH_LIKELY(!oh_self.route)) {
         /* jemalloc's 8-byte class is only 8-byte aligned. */
         if (align <= 16) return oh_fb_malloc(align == 16 ? oh_fb_size(n) : n);
         return oh_fb_aligned(n, align);
@@ -134,7 +116,7 @@ static void *aligned_ra(size_t n, size_t align, void *ra)
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-    if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
+    if (!oh_is_pow2(align) || align % sizeof(void *)) return EINVAL;
     int saved = errno;
     void *p = aligned_ra(n, align, RA());
     if (!p) {
@@ -147,7 +129,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-    if (!is_pow2(align)) {
+    if (!oh_is_pow2(align)) {
         errno = EINVAL;
         return NULL;
     }
@@ -161,7 +143,7 @@ EXPORT void *memalign(size_t align, size_t n)
         errno = EINVAL;
         return NULL;
     }
-    if (!is_pow2(align)) {
+    if (!oh_is_pow2(align)) {
         size_t a = 1;
         while (a < align) a <<= 1;
         align = a;
@@ -187,7 +169,7 @@ EXPORT void *pvalloc(size_t n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
-    if (oh_in_pool(p)) return oh_scope_usable(p);
+    if (oh_in_pool(p)) return oh_block_usable(p);
     return p ? oh_fb_usable(p) : 0;
 }
 
@@ -198,8 +180,8 @@ EXPORT int malloc_trim(size_t pad)
     (void)pad;
     int saved = errno;
     size_t before = oh_os_rss();
-    (void)mallctl("arena.4096.purge", NULL, NULL, NULL, 0);
-    size_t released = oh_pool_base ? oh_slabs_purge(&oh_proc) : 0;
+    (void)mallctl("arena." OH_STR(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0);
+    size_t released = oh_proc_purge();
     size_t after = oh_os_rss();
     errno = saved;
     return released > 0 || after < before;
@@ -213,14 +195,14 @@ void *oh_cxx_alloc(size_t n, size_t align, void *ra)
 {
     struct oh_thread *t = &oh_self;
     /* __STDCPP_DEFAULT_NEW_ALIGNMENT__ is 16: so is every block. */
-    if (LIKELY(!t->route)) return align <= 16 ? oh_fb_malloc(oh_fb_size(n)) : oh_fb_aligned(n, align);
+    if (OH_LIKELY(!t->route)) return align <= 16 ? oh_fb_malloc(oh_fb_size(n)) : oh_fb_aligned(n, align);
     return align <= 16 ? oh_scope_alloc_fast(t, n, false, ra) : oh_scope_alloc_aligned(n, align, ra);
 }
 
 void oh_cxx_free(void *p, size_t size, size_t align)
 {
     if (oh_in_pool(p)) {
-        pool_free();
+        oh_scope_free();
         return;
     }
     if (align <= 16) {
@@ -231,23 +213,9 @@ void oh_cxx_free(void *p, size_t size, size_t align)
     else dallocx(p, MALLOCX_ALIGN(align));
 }
 
-/* ---- process start and fork -------------------------------------------- */
 
-static void prefork(void)
-{
-    oh_tid_prefork();
-    oh_thread_prefork();
-    oh_scope_prefork();
-}
-
-static void postfork(void)
-{
-    oh_scope_postfork();
-    oh_thread_postfork();
-    oh_tid_postfork();
-}
-
-/* Our own entry points, not whatever the process binds the names to. */
+/* Our own entry points, not whatever the process binds the names to
+ * (init.c gives them to the PLT code). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-attributes"
@@ -258,34 +226,6 @@ extern __typeof__(free) oh_free_self __attribute__((alias("free"), visibility("h
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-
-/* Dormant until the first scope (plt.h).  realloc is not bypassed: our
- * realloc sets the errno jemalloc's forgets. */
-static void go_dormant(void)
-{
-    struct oh_plt_fn fns[3];
-    fns[0] = (struct oh_plt_fn){"malloc", (void *)(uintptr_t)oh_malloc_self, (void *)(uintptr_t)oh_fb.malloc};
-    fns[1] = (struct oh_plt_fn){"calloc", (void *)(uintptr_t)oh_calloc_self, (void *)(uintptr_t)oh_fb.calloc};
-    fns[2] = (struct oh_plt_fn){"free", (void *)(uintptr_t)oh_free_self, (void *)(uintptr_t)oh_fb.free};
-    size_t n = oh_plt_bypass(fns, 3);
-    if (oh_cfg.verbose) oh_log("dormant: %zu PLT slots call jemalloc directly until the first scope", n);
-}
-
-__attribute__((constructor)) static void oh_preload_init(void)
-{
-    oh_config_load();
-    bool bound = oh_fb_bind();
-    if (oh_cfg.verbose) oh_config_print();
-    if (bound && oh_cfg.dormant) go_dormant();
-    oh_stats_keep_fd();
-    oh_stats_install_signal();
-    (void)pthread_atfork(prefork, postfork, postfork);
-}
-
-__attribute__((destructor)) static void oh_preload_fini(void)
-{
-    oh_stats_at_exit();
-}
 
 /* ---- glibc's internal names ---------------------------------------------- */
 /* Some programs and libraries call these directly (old code, language

@@ -17,6 +17,16 @@ void *oh_cxx_alloc(size_t n, size_t align, void *ra);
 /* operator delete: size 0 when unknown, align 0 or <= 16 for default. */
 void oh_cxx_free(void *p, size_t size, size_t align);
 
+#ifndef __cplusplus
+#pragma GCC visibility push(hidden)
+/* malloc_glibc.c's own malloc, calloc and free under names the process
+ * cannot rebind (init.c hands them to the PLT code). */
+void *oh_malloc_self(size_t n);
+void *oh_calloc_self(size_t count, size_t size);
+void oh_free_self(void *p);
+#pragma GCC visibility pop
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,8 +18,8 @@
  */
 #include "offheap_pool.h"
 
-#include "fault.h"
-#include "os.h"
+#include "core/fault.h"
+#include "core/os.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -5,9 +5,9 @@
  */
 #include <criterion/criterion.h>
 
-#include "fault.h"
+#include "core/fault.h"
 #include "offheap_pool.h"
-#include "os.h"
+#include "core/os.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -7,12 +7,14 @@
  */
 #include "offheap.h"
 
-#include "check.h"
-#include "config.h"
-#include "log.h"
-#include "scope.h"
-#include "stats.h"
-#include "thread.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "scope/check.h"
+#include "scope/config.h"
+#include "scope/proc.h"
+#include "scope/scope.h"
+#include "scope/stats.h"
+#include "scope/thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,56 +35,48 @@ static uint64_t je_u64(const char *name)
 static void fill(offheap_stats *out, const struct oh_counters *c, bool heap)
 {
     memset(out, 0, sizeof *out);
-#define LOAD(f) atomic_load_explicit(&c->f, memory_order_relaxed)
-    out->scopes = LOAD(scopes);
-    out->depth_peak = LOAD(depth_peak);
-    out->scope_blocks = LOAD(blocks);
-    out->scope_bytes = LOAD(bytes);
-    out->scope_bytes_released = LOAD(released);
-    out->frees_ignored = LOAD(frees_ignored);
-    out->reallocs_in_place = LOAD(realloc_in_place);
-    out->reallocs_moved_out = LOAD(realloc_moved);
-    out->routed_by_caller = LOAD(routed);
-    out->exhausted = LOAD(exhausted);
-    out->misuse = LOAD(misuse);
+#define LOAD(f, pub, merge) out->pub = atomic_load_explicit(&c->f, memory_order_relaxed);
+    OH_COUNTERS(LOAD)
 #undef LOAD
+    out->exhausted += oh_scope_unjoined();
     out->threads = oh_thread_count();
-    if (oh_proc.base) {
-        out->slabs_in_use = atomic_load(&oh_proc.in_use);
-        out->slabs_committed = atomic_load(&oh_proc.dirty);
-        out->slabs_total = oh_proc.count;
-        out->slab_size = oh_proc.slab_size;
-        out->pool_reserved = oh_proc.size;
-        out->pool_peak = (uint64_t)atomic_load(&oh_proc.peak) * oh_proc.slab_size;
-    } else {
-        out->slab_size = oh_cfg.slab_size;
-    }
-    /* jemalloc's counters for all arenas (4096 = MALLCTL_ARENAS_ALL);
-     * writing "epoch" refreshes them.  Small requests served by thread
-     * caches are counted when the caches fill or flush. */
+    struct oh_proc_usage u;
+    oh_proc_usage(&u);
+    out->slabs_in_use = u.slabs_in_use;
+    out->slabs_committed = u.slabs_committed;
+    out->slabs_total = u.slabs_total;
+    out->slab_size = u.slab_size;
+    out->pool_reserved = u.reserved;
+    out->pool_peak = u.peak_bytes;
+    /* jemalloc's counters for all arenas; writing "epoch" refreshes them.
+     * Small requests served by thread caches are counted when the caches
+     * fill or flush. */
     if (!heap) return;
     uint64_t epoch = 1;
     size_t elen = sizeof epoch;
     (void)mallctl("epoch", &epoch, &elen, &epoch, elen);
-    out->fallback_allocs = je_u64("stats.arenas.4096.small.nrequests") + je_u64("stats.arenas.4096.large.nrequests");
-    out->fallback_frees = je_u64("stats.arenas.4096.small.ndalloc") + je_u64("stats.arenas.4096.large.ndalloc");
+#define ARENAS "stats.arenas." OH_STR(MALLCTL_ARENAS_ALL)
+    out->fallback_allocs = je_u64(ARENAS ".small.nrequests") + je_u64(ARENAS ".large.nrequests");
+    out->fallback_frees = je_u64(ARENAS ".small.ndalloc") + je_u64(ARENAS ".large.ndalloc");
+#undef ARENAS
 }
 
 int offheap_stats_get(offheap_stats *out)
 {
     if (!out) return EINVAL;
-    struct oh_counters c;
+    struct oh_counters c = {0};
     oh_thread_sum(&c);
     fill(out, &c, true);
     return 0;
 }
 
+/* Every field of offheap_stats, in print order: the per-thread counters
+ * (thread.h; X##_COUNTER takes their three columns), then the heap's and
+ * the pool's figures. */
 #define FIELDS(X)                                                                                  \
-    X(scopes) X(depth_peak) X(scope_blocks) X(scope_bytes) X(scope_bytes_released)                 \
-        X(frees_ignored) X(reallocs_in_place) X(reallocs_moved_out) X(routed_by_caller)            \
-            X(exhausted) X(misuse) X(fallback_allocs) X(fallback_frees) X(slabs_in_use)            \
-                X(slabs_committed) X(slabs_total) X(slab_size) X(pool_reserved) X(pool_peak)       \
-                    X(threads)
+    OH_COUNTERS(X##_COUNTER)                                                                       \
+    X(fallback_allocs) X(fallback_frees) X(slabs_in_use) X(slabs_committed) X(slabs_total)         \
+        X(slab_size) X(pool_reserved) X(pool_peak) X(threads)
 
 static int print_stats(int fd, int json, const offheap_stats *s)
 {
@@ -94,14 +88,18 @@ static int print_stats(int fd, int json, const offheap_stats *s)
 #define J(f)                                                                                       \
     n += oh_format(buf + n, sizeof buf - n, "%s\"%s\":%llu", sep, #f, (unsigned long long)s->f);   \
     sep = ",";
+#define J_COUNTER(f, pub, merge) J(pub)
         FIELDS(J)
+#undef J_COUNTER
 #undef J
         n += oh_check_fields(buf + n, sizeof buf - n, 1);
         n += oh_format(buf + n, sizeof buf - n, "}}\n");
     } else {
         n += oh_format(buf + n, sizeof buf - n, "liboffheap stats:\n");
 #define T(f) n += oh_format(buf + n, sizeof buf - n, "  %-22s %llu\n", #f, (unsigned long long)s->f);
+#define T_COUNTER(f, pub, merge) T(pub)
         FIELDS(T)
+#undef T_COUNTER
 #undef T
         n += oh_check_fields(buf + n, sizeof buf - n, 0);
     }
@@ -123,7 +121,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     int saved = errno;
-    struct oh_counters c;
+    struct oh_counters c = {0};
     if (!oh_thread_sum_try(&c)) c = oh_self.st;
     offheap_stats s;
     fill(&s, &c, false);

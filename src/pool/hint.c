@@ -9,7 +9,7 @@
  */
 #include "offheap_pool.h"
 
-#include "os.h"
+#include "core/os.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -36,9 +36,9 @@
  */
 #include "offheap_pool.h"
 
-#include "os.h"
-#include "slabs.h"
-#include "tid.h"
+#include "core/os.h"
+#include "core/slabs.h"
+#include "core/tid.h"
 
 #include <errno.h>
 #include <pthread.h>

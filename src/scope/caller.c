@@ -25,10 +25,10 @@
  * gets its ranges added.  dlopen itself is not interposed: glibc searches
  * the RUNPATH of dlopen's caller, which would become ours.
  */
-#include "scope.h"
+#include "scope/caller.h"
 
-#include "elf_dyn.h"
-#include "log.h"
+#include "core/elf_dyn.h"
+#include "core/log.h"
 
 #include <link.h>
 #include <pthread.h>

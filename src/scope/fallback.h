@@ -24,7 +24,7 @@
 #ifndef OH_FALLBACK_H
 #define OH_FALLBACK_H
 
-#include "fault.h"
+#include "core/fault.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -3,10 +3,12 @@
  * scope.c — scopes: bump allocation from the process pool between
  * offheap_scope_begin() and offheap_scope_end(), and release by rewinding.
  *
- * Block layout: an 8-byte header holding the block's span (usable size plus
- * the header itself, so the inline path stores the rounded size it already
- * has) sits right before every user pointer.  The bump position is kept at 8 mod 16, so header +
- * user pointer need no padding and user pointers are 16-byte aligned.
+ * Block layout: block.h.  The bump position is kept at 8 mod 16 (a header
+ * before a 16-byte aligned user pointer).
+ *
+ * A thread joins the registry (thread.h) at its first scope, tag or free
+ * of a scope block; the exit hook set here then releases everything it
+ * still owns.
  *
  * Lifetime rules the code enforces:
  *   - free() of a pool block does nothing: the block may be stale (its scope
@@ -16,89 +18,29 @@
  *     scope may grow in that scope; any other pool block is copied to the
  *     heap, where it lives until freed.
  */
-#include "scope.h"
-#include "scope_fast.h"
+#include "scope/scope.h"
 
-#include "check.h"
-#include "config.h"
-#include "fallback.h"
-#include "log.h"
-#include "os.h"
-#include "plt.h"
-#include "thread.h"
-#include "tid.h"
+#include "core/invariant.h"
+#include "core/log.h"
+#include "core/os.h"
+#include "core/tid.h"
+#include "scope/block.h"
+#include "scope/caller.h"
+#include "scope/check.h"
+#include "scope/config.h"
+#include "scope/fallback.h"
+#include "scope/proc.h"
+#include "scope/scope_fast.h"
+#include "scope/thread.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
 
-#define HDR 8u
+#define HDR OH_BLOCK_HDR
 
-uintptr_t oh_pool_base;
-uintptr_t oh_pool_size;
-struct oh_slabs oh_proc;
-
-static pthread_once_t proc_once = PTHREAD_ONCE_INIT;
-static int proc_err = -1; /* -1 not tried, 0 ready, else errno */
-static _Atomic int proc_state; /* 0 not started, 1 being created, 2 done */
-static size_t large_min;  /* blocks needing this many bytes get own runs */
-
-static size_t round16(size_t v)
-{
-    return (v + 15) & ~(size_t)15;
-}
-
-static void *hdr_set(char *h, size_t usable)
-{
-    *(uint64_t *)(void *)h = usable + HDR;
-    return h + HDR;
-}
-
-size_t oh_scope_usable(const void *p)
-{
-    return (size_t)((const uint64_t *)p)[-1] - HDR;
-}
-
-/* ---- process pool ---------------------------------------------------- */
-
-static void proc_create_locked(void);
-
-static void proc_create(void)
-{
-    atomic_store(&proc_state, 1);
-    proc_create_locked();
-    atomic_store(&proc_state, 2);
-}
-
-static void proc_create_locked(void)
-{
-    oh_config_load();
-    /* Before any thread can have a scope: every call must reach us again. */
-    oh_plt_arm();
-    size_t retain_slabs = oh_cfg.retain / oh_cfg.slab_size;
-    if (retain_slabs > UINT32_MAX) retain_slabs = UINT32_MAX;
-    int err = oh_slabs_init(&oh_proc, oh_cfg.pool_size, oh_cfg.slab_size, oh_cfg.huge_pages,
-                            (uint32_t)retain_slabs);
-    if (err) {
-        oh_log("cannot reserve the process pool (OFFHEAP_POOL_SIZE=%zu): %s; scopes are off", oh_cfg.pool_size,
-               err == ENOMEM ? "out of memory or address space" : "invalid size");
-        proc_err = err;
-        return;
-    }
-    large_min = oh_cfg.slab_size / 4;
-    if (oh_cfg.check) oh_check_init();
-    oh_caller_init(oh_cfg.exclude);
-    oh_pool_size = (uintptr_t)oh_proc.size;
-    __atomic_store_n(&oh_pool_base, (uintptr_t)oh_proc.base, __ATOMIC_RELEASE);
-    proc_err = 0;
-}
-
-int oh_proc_init(void)
-{
-    (void)pthread_once(&proc_once, proc_create);
-    return proc_err;
-}
+static unsigned steal_parked(void);
 
 /* ---- slab hand-over ---------------------------------------------------- */
 
@@ -107,10 +49,13 @@ __attribute__((cold, noinline)) static void *exhausted(struct oh_thread *t, size
 {
     OH_STAT_ADD(t, exhausted, 1);
     switch (oh_cfg.on_exhaust) {
-    case OH_EXHAUST_ABORT:
+    case OH_EXHAUST_ABORT: {
+        struct oh_proc_usage u;
+        oh_proc_usage(&u);
         oh_fatal("process pool exhausted: %zu-byte allocation in a scope, %u of %u slabs of %zu bytes in use "
                  "(raise OFFHEAP_POOL_SIZE or set OFFHEAP_ON_EXHAUST=fallback)",
-                 n, atomic_load(&oh_proc.in_use), oh_proc.count, oh_proc.slab_size);
+                 n, (unsigned)u.slabs_in_use, (unsigned)u.slabs_total, (size_t)u.slab_size);
+    }
     case OH_EXHAUST_FALLBACK:
         if (align > 16) return oh_fb_aligned(n, align);
         return zero ? oh_fb_calloc(oh_fb_size(n)) : oh_fb_malloc(oh_fb_size(n));
@@ -121,21 +66,21 @@ __attribute__((cold, noinline)) static void *exhausted(struct oh_thread *t, size
 /* Take a run of k slabs for this thread and put it at the chain head. */
 static uint32_t take_run(struct oh_thread *t, uint32_t k, bool *zeroed)
 {
-    uint32_t s = oh_slabs_acquire(&oh_proc, k, zeroed);
+    uint32_t s = oh_proc_acquire(k, zeroed);
     /* Check mode holds released runs in quarantine: it must not cause an
      * ENOMEM the program would not get without it. */
-    if (s == OH_SLAB_NONE && oh_check_on && oh_check_drain()) s = oh_slabs_acquire(&oh_proc, k, zeroed);
+    if (s == OH_SLAB_NONE && oh_check_on && oh_check_drain()) s = oh_proc_acquire(k, zeroed);
     /* Idle threads' parked warm slabs are not live memory: take them back
      * before reporting exhaustion. */
-    if (s == OH_SLAB_NONE && oh_thread_steal_parked()) s = oh_slabs_acquire(&oh_proc, k, zeroed);
+    if (s == OH_SLAB_NONE && steal_parked()) s = oh_proc_acquire(k, zeroed);
     if (s == OH_SLAB_NONE) return s;
     /* Every slab of the run names its owner and scope: a pointer aligned
      * past the first slab must still be recognised (in_innermost_scope). */
     for (uint32_t i = s; i < s + k; i++) {
-        oh_proc.meta[i].seq = t->seq;
-        atomic_store_explicit((_Atomic uint32_t *)&oh_proc.meta[i].owner, t->id, memory_order_relaxed);
+        oh_proc_meta(i)->seq = t->seq;
+        atomic_store_explicit((_Atomic uint32_t *)&oh_proc_meta(i)->owner, t->id, memory_order_relaxed);
     }
-    struct oh_slab_meta *m = &oh_proc.meta[s];
+    struct oh_slab_meta *m = oh_proc_meta(s);
     m->next = t->head;
     t->head = s;
     return s;
@@ -144,24 +89,24 @@ static uint32_t take_run(struct oh_thread *t, uint32_t k, bool *zeroed)
 /* A block of `need` bytes from header to end, aligned: its own run. */
 static void *large_alloc(struct oh_thread *t, size_t n, size_t align, bool zero)
 {
-    size_t slab = oh_proc.slab_size;
+    size_t slab = oh_proc_slab_size();
     size_t lead = align > 16 ? align : 16;
     /* The user pointer lands at most `lead` past the run's start; the run
      * must also hold at least one byte after it, or a 0-byte block would
      * point one past its run, into a slab someone else may own. */
     size_t need = n ? n : 1;
-    if (need > oh_proc.size || lead > oh_proc.size - need) return exhausted(t, n, align, zero);
+    if (need > oh_proc_size() || lead > oh_proc_size() - need) return exhausted(t, n, align, zero);
     size_t bytes = (need + lead + slab - 1) & ~(slab - 1);
     bool zeroed = false;
     uint32_t s = take_run(t, (uint32_t)(bytes / slab), &zeroed);
     if (s == OH_SLAB_NONE) return exhausted(t, n, align, zero);
-    char *base = oh_slab_addr(&oh_proc, s);
+    char *base = oh_proc_slab(s);
     char *p = (char *)(((uintptr_t)base + HDR + lead - 1) & ~(uintptr_t)(lead - 1));
     size_t usable = (size_t)(base + bytes - p);
     if (zero && !zeroed) memset(p, 0, n);
     OH_STAT_ADD(t, blocks, 1);
     OH_STAT_ADD(t, bytes, usable);
-    return hdr_set(p - HDR, usable);
+    return oh_block_set(p - HDR, usable + HDR);
 }
 
 /* Bytes bumped since the last count go into the stats: done at slab
@@ -179,10 +124,10 @@ static bool new_bump_slab(struct oh_thread *t)
     bool zeroed = false;
     uint32_t s = take_run(t, 1, &zeroed);
     if (s == OH_SLAB_NONE) return false;
-    char *base = oh_slab_addr(&oh_proc, s);
+    char *base = oh_proc_slab(s);
     t->slab = s;
     t->cur = base + HDR;
-    t->end = base + oh_proc.slab_size;
+    t->end = base + oh_proc_slab_size();
     t->clean = zeroed ? base : t->end;
     t->acct = t->cur;
     return true;
@@ -194,20 +139,20 @@ static bool new_bump_slab(struct oh_thread *t)
 static inline void *bump(struct oh_thread *t, size_t n, size_t align, bool zero)
 {
     uintptr_t pa = ((uintptr_t)t->cur + HDR + align - 1) & ~(uintptr_t)(align - 1);
-    uintptr_t na = pa + round16(n + HDR) - HDR;
+    uintptr_t na = pa + oh_block_span(n) - HDR;
     if (__builtin_expect(na > (uintptr_t)t->end || t->cur == NULL, 0)) return NULL;
     char *p = (char *)pa;
     size_t usable = (size_t)(na - pa);
     t->cur = (char *)na;
     if (zero && p < t->clean) memset(p, 0, usable);
     OH_STAT_HOT_INC(t, blocks);
-    return hdr_set(p - HDR, usable);
+    return oh_block_set(p - HDR, usable + HDR);
 }
 
 static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool zero, void *ra)
 {
     void *p;
-    if (n >= large_min || align >= large_min) {
+    if (n >= oh_proc_large_min() || align >= oh_proc_large_min()) {
         p = large_alloc(t, n, align, zero);
     } else {
         p = bump(t, n, align, zero);
@@ -216,7 +161,7 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
             p = bump(t, n, align, zero);
         }
     }
-    if (__builtin_expect(oh_check_on, 0) && p && oh_in_pool(p)) oh_check_alloc(t, p, oh_scope_usable(p), ra);
+    if (__builtin_expect(oh_check_on, 0) && p && oh_in_pool(p)) oh_check_alloc(t, p, oh_block_usable(p), ra);
     return p;
 }
 
@@ -248,8 +193,8 @@ void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra)
 static bool in_innermost_scope(const struct oh_thread *t, const void *p)
 {
     if (t->depth == 0) return false;
-    uint32_t s = oh_slab_index(&oh_proc, p);
-    const struct oh_slab_meta *m = &oh_proc.meta[s];
+    uint32_t s = oh_proc_index(p);
+    const struct oh_slab_meta *m = oh_proc_meta(s);
     if (atomic_load_explicit((_Atomic uint32_t *)&m->owner, memory_order_relaxed) != t->id) return false;
     if (m->seq == t->seq) return true;
     const struct oh_mark *mk = &t->marks[t->depth - 1];
@@ -263,16 +208,16 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
         /* A heap block stays on the heap, in or out of a scope. */
         return oh_fb_realloc(p, n);
     }
-    size_t old = oh_scope_usable(p);
-    if (__builtin_expect(!t->registered, 0)) (void)oh_thread_register(t); /* for its counters */
+    size_t old = oh_block_usable(p);
+    if (__builtin_expect(!t->registered, 0)) (void)oh_scope_join(t); /* for its counters */
     if (t->route && !oh_caller_excluded(ra) && in_innermost_scope(t, p)) {
         if (n <= old) {
             OH_STAT_ADD(t, realloc_in_place, 1);
             return p;
         }
         /* The newest block may grow where it is. */
-        char *next = (char *)p + round16(n + HDR) - HDR;
-        if ((char *)p + old == t->cur && next <= t->end && n < large_min) {
+        char *next = (char *)p + oh_block_span(n) - HDR;
+        if ((char *)p + old == t->cur && next <= t->end && n < oh_proc_large_min()) {
             ((uint64_t *)p)[-1] = (size_t)(next - (char *)p) + HDR;
             t->cur = next;
             if (__builtin_expect(oh_check_on, 0)) oh_check_resize(p, (size_t)(next - (char *)p));
@@ -305,7 +250,7 @@ __attribute__((cold, noinline)) static void misuse(struct oh_thread *t, const ch
  * is one atomic exchange on the thread's own word. */
 static void park(struct oh_thread *t)
 {
-    if (t->slab == OH_SLAB_NONE || t->head != t->slab || oh_proc.meta[t->slab].next != OH_SLAB_NONE) return;
+    if (t->slab == OH_SLAB_NONE || t->head != t->slab || oh_proc_meta(t->slab)->next != OH_SLAB_NONE) return;
     account(t);
     t->parked_clean = t->clean;
     uint32_t s = t->slab;
@@ -319,10 +264,10 @@ static void unpark(struct oh_thread *t)
     if (atomic_load_explicit(&t->parked, memory_order_relaxed) == OH_SLAB_NONE) return;
     uint32_t s = atomic_exchange_explicit(&t->parked, OH_SLAB_NONE, memory_order_acquire);
     if (s == OH_SLAB_NONE) return; /* taken back by a thread that ran out */
-    char *base = oh_slab_addr(&oh_proc, s);
+    char *base = oh_proc_slab(s);
     t->head = t->slab = s;
     t->cur = t->acct = base + HDR;
-    t->end = base + oh_proc.slab_size;
+    t->end = base + oh_proc_slab_size();
     t->clean = t->parked_clean;
 }
 
@@ -330,7 +275,7 @@ static void unpark(struct oh_thread *t)
 static bool push_mark(struct oh_thread *t, void *site)
 {
     if (__builtin_expect(!t->registered, 0)) {
-        if (oh_proc_init() != 0 || !oh_thread_register(t)) return false;
+        if (oh_proc_init() != 0 || !oh_scope_join(t)) return false;
     }
     if (t->depth == 0) unpark(t);
     struct oh_mark *m = &t->marks[t->depth++];
@@ -358,7 +303,7 @@ static bool push_mark(struct oh_thread *t, void *site)
 /* Walk to the oldest run of the chain. */
 static uint32_t chain_tail(uint32_t s)
 {
-    while (oh_proc.meta[s].next != OH_SLAB_NONE) s = oh_proc.meta[s].next;
+    while (oh_proc_meta(s)->next != OH_SLAB_NONE) s = oh_proc_meta(s)->next;
     return s;
 }
 
@@ -388,11 +333,11 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
          * warm instead of returning it, so a begin/end pair that fits in it
          * touches no shared state. */
         uint32_t tail = chain_tail(t->head);
-        if (oh_proc.meta[tail].run == 1) stop = tail;
+        if (oh_proc_meta(tail)->run == 1) stop = tail;
     }
     if (t->head != stop) {
         if (__builtin_expect(oh_check_on, 0)) (void)oh_check_retire(t, t->head, stop, m->site);
-        else (void)oh_slabs_release_chain(&oh_proc, t->head, stop);
+        else (void)oh_proc_release_chain(t->head, stop);
     }
     t->head = stop;
     uint32_t slab = m->slab;
@@ -401,8 +346,8 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
         /* The warm slab, reusable from its start, now of the level that
          * goes on. */
         slab = stop;
-        cur = oh_slab_addr(&oh_proc, stop) + HDR;
-        oh_proc.meta[stop].seq = keep_seq;
+        cur = oh_proc_slab(stop) + HDR;
+        oh_proc_meta(stop)->seq = keep_seq;
     }
     t->slab = slab;
     if (slab == OH_SLAB_NONE) {
@@ -410,7 +355,7 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
         return;
     }
     t->cur = t->acct = cur;
-    t->end = oh_slab_addr(&oh_proc, slab) + oh_proc.slab_size;
+    t->end = oh_proc_slab(slab) + oh_proc_slab_size();
     /* A slab we left earlier may be dirty up to its end. */
     t->clean = slab == bump_slab ? hi : t->end;
 }
@@ -509,38 +454,92 @@ int offheap_owns(const void *ptr)
     return oh_in_pool(ptr);
 }
 
-void oh_scope_thread_exit(void)
+/* ---- threads ------------------------------------------------------------ */
+
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static int key_err = -1;
+static _Atomic uint64_t unjoined; /* scopes refused to threads without an index */
+
+/* Thread exit (pthread key destructor): release every run the thread
+ * still owns, then leave the registry. */
+static void thread_exit(void *arg)
 {
-    struct oh_thread *t = &oh_self;
+    struct oh_thread *t = arg;
     t->exiting = true;
     t->depth = 0;
     t->tagged = 0;
     t->overflow = 0;
     oh_thread_update_route(t);
-    if (t->registered) {
-        uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
-        if (s != OH_SLAB_NONE) oh_slabs_release(&oh_proc, s);
-    }
-    if (t->head != OH_SLAB_NONE && t->registered) {
-        size_t released = oh_slabs_release_chain(&oh_proc, t->head, OH_SLAB_NONE);
+    uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
+    if (s != OH_SLAB_NONE) oh_proc_release(s);
+    if (t->head != OH_SLAB_NONE) {
+        size_t released = oh_proc_release_chain(t->head, OH_SLAB_NONE);
         OH_STAT_ADD(t, released, released);
     }
     t->head = t->slab = OH_SLAB_NONE;
     t->cur = t->end = t->clean = t->acct = NULL;
+    oh_thread_unregister(t);
+    t->registered = false;
+}
+
+static void make_key(void)
+{
+    key_err = pthread_key_create(&exit_key, thread_exit);
+}
+
+bool oh_scope_join(struct oh_thread *t)
+{
+    if (t->registered) return true;
+    (void)pthread_once(&key_once, make_key);
+    uint32_t id = oh_tid();
+    if (id == 0 || key_err != 0) {
+        if (atomic_fetch_add(&unjoined, 1) == 0)
+            oh_log("more than %u threads use scopes at once (or no thread key is left): the scopes of the "
+                   "extra threads run on the heap; counted in offheap_stats.exhausted",
+                   OH_MAX_THREADS - 1);
+        return false;
+    }
+    t->id = id;
+    oh_thread_register(t);
+    /* Our key is among the first created, so this needs no memory. */
+    (void)pthread_setspecific(exit_key, t);
+    t->registered = true;
+    return true;
+}
+
+uint64_t oh_scope_unjoined(void)
+{
+    return atomic_load(&unjoined);
+}
+
+static void steal_one(struct oh_thread *t, void *arg)
+{
+    unsigned *n = arg;
+    uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
+    if (s != OH_SLAB_NONE) {
+        oh_proc_release(s);
+        (*n)++;
+    }
+}
+
+/* Return every thread's parked warm slab to the pool (it ran out).
+ * Returns how many were returned. */
+static unsigned steal_parked(void)
+{
+    unsigned n = 0;
+    oh_thread_for_each(steal_one, &n);
+    return n;
 }
 
 void oh_scope_prefork(void)
 {
-    /* A child forked while another thread creates the pool would inherit a
-     * pthread_once that never completes (and, in glibc 2.36, the loader's
-     * dl_iterate_phdr lock): let the creation finish first. */
-    while (atomic_load(&proc_state) == 1) sched_yield();
+    oh_proc_prefork();
     oh_caller_prefork();
-    if (proc_err == 0) oh_slabs_lock(&oh_proc);
 }
 
 void oh_scope_postfork(void)
 {
-    if (proc_err == 0) oh_slabs_unlock(&oh_proc);
     oh_caller_postfork();
+    oh_proc_postfork();
 }

@@ -19,8 +19,8 @@
  */
 #include "offheap_pool.h"
 
-#include "log.h"
-#include "os.h"
+#include "core/log.h"
+#include "core/os.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -4,10 +4,10 @@
  * stderr line naming the variable and the default it falls back to; an
  * unknown OFFHEAP_* name (a typo) also gets a line.  Nothing here allocates.
  */
-#include "config.h"
+#include "scope/config.h"
 
-#include "fault.h"
-#include "log.h"
+#include "core/fault.h"
+#include "core/log.h"
 
 #include <limits.h>
 #include <pthread.h>

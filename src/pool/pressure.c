@@ -29,7 +29,7 @@
  */
 #include "offheap_pool.h"
 
-#include "os.h"
+#include "core/os.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * write(2).  The interposer may run inside malloc, inside a signal handler or
  * after fork, where stdio can deadlock or recurse into malloc.
  */
-#include "log.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -4,9 +4,9 @@
  * *allocx API (with fault injection), and the switch to jemalloc's own
  * exported fast paths once the dynamic loader can be asked for them.
  */
-#include "fallback.h"
+#include "scope/fallback.h"
 
-#include "config.h"
+#include "scope/config.h"
 
 #include <dlfcn.h>
 #include <stdint.h>

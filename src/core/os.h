@@ -48,6 +48,13 @@ int oh_os_advise(void *addr, size_t size, int advice);
  * that prove a rollback gave everything back). */
 size_t oh_os_mapped_bytes(void);
 
+/* Map a whole file read-only (private) for reading: its address and, in
+ * *len, its size, or NULL (the file cannot be opened, is empty or cannot
+ * be mapped).  Unmap it with oh_os_unmap_file.  The size contract above
+ * does not apply: any file size is accepted. */
+const void *oh_os_map_file(const char *path, size_t *len);
+void oh_os_unmap_file(const void *map, size_t len);
+
 /* Resident set size of the process in bytes, 0 when unreadable. */
 size_t oh_os_rss(void);
 

@@ -16,9 +16,10 @@
 #ifndef OH_SCOPE_FAST_H
 #define OH_SCOPE_FAST_H
 
-#include "check.h"
-#include "scope.h"
-#include "thread.h"
+#include "scope/block.h"
+#include "scope/check.h"
+#include "scope/scope.h"
+#include "scope/thread.h"
 
 #include <string.h>
 
@@ -48,17 +49,27 @@ static inline uintptr_t oh_ra_key(const void *ra)
 static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero, void *ra)
 {
     if (__builtin_expect(n < t->route && *oh_ra_slot(t, ra) == (uintptr_t)ra, 1)) {
-        size_t total = (n + 8 + 15) & ~(size_t)15;
+        size_t span = oh_block_span(n);
         char *h = t->cur;
-        if (__builtin_expect(total <= (uintptr_t)t->end - (uintptr_t)h, 1)) {
-            t->cur = h + total;
-            *(uint64_t *)(void *)h = total; /* the span: see scope.c */
+        if (__builtin_expect(span <= (uintptr_t)t->end - (uintptr_t)h, 1)) {
+            t->cur = h + span;
+            void *p = oh_block_set(h, span);
             OH_STAT_HOT_INC(t, blocks);
-            if (zero && h + 8 < t->clean) memset(h + 8, 0, total - 8);
-            return h + 8;
+            if (zero && (char *)p < t->clean) memset(p, 0, span - OH_BLOCK_HDR);
+            return p;
         }
     }
     return oh_scope_alloc_slow(n, zero, ra);
+}
+
+/* free() of a pool block: the memory is the scope's to release, so this
+ * only counts.  A thread that never opened a scope joins the registry
+ * here, so its counters are part of the totals. */
+static inline void oh_scope_free(void)
+{
+    struct oh_thread *t = &oh_self;
+    if (__builtin_expect(!t->registered, 0)) (void)oh_scope_join(t);
+    OH_STAT_HOT_INC(t, frees_ignored);
 }
 
 #pragma GCC visibility pop

@@ -34,30 +34,26 @@
  * run's records are reset when a new life of the slab is seen (another
  * owner/seq, or an offset that does not rise) and when it leaves.
  */
-#include "check.h"
+#include "scope/check.h"
+#include "scope/check_internal.h"
 
-#include "config.h"
-#include "log.h"
-#include "os.h"
-#include "scope.h"
-#include "thread.h"
+#include "core/log.h"
+#include "core/os.h"
+#include "scope/block.h"
+#include "scope/config.h"
+#include "scope/proc.h"
+#include "scope/thread.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -75,8 +71,6 @@
 #define DEPOT_PROBES 32u         /* linear probes before giving up */
 #define Q_RUNS 4096u             /* runs in the quarantine at most */
 #define Q_BYTES ((size_t)64 << 20) /* bytes in the quarantine at most */
-#define REPORTS_PER_SCOPE 8u     /* global-scan reports per scope end */
-#define REPORTS_TOTAL 128u       /* global-scan reports per process */
 #define POISON 0xdd
 
 bool oh_check_on;
@@ -121,12 +115,11 @@ static struct {
     size_t qlimit;           /* bytes allowed */
     atomic_flag qlock;       /* guards q* (short sections, no syscalls) */
     _Atomic uint32_t gen;    /* retire generations */
-    struct sigaction prev_segv, prev_bus;
 } ck = {.qlock = ATOMIC_FLAG_INIT};
 
 /* Counters (process-wide, relaxed). */
 static _Atomic uint64_t n_protected, n_sampled_out, n_scans, n_recorded, n_unrecorded, n_stacks, n_retired_runs,
-    n_evicted, n_qpeak, n_globals, n_suppressed, n_faults, n_protect_failed, n_scanned;
+    n_evicted, n_qpeak, n_protect_failed, n_scanned;
 
 #define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
 
@@ -233,7 +226,8 @@ static bool in_self(const void *pc)
  * do not enter while a fork is under way.  Each thread announces itself in
  * its own cache line (indexed by its thread index; index 0, shared by the
  * threads that have none, is a counter like the others). */
-#define DL_SLOTS 1024u /* OH_MAX_THREADS */
+#define DL_SLOTS 1024u /* threads above share slots (index modulo DL_SLOTS);
+                          they get no backtrace memo (backtrace_id) */
 static struct {
     _Atomic uint32_t n;
     char pad[60];
@@ -388,8 +382,8 @@ static uint32_t run_of(const struct oh_thread *t, const void *p)
 {
     uint32_t s = t->slab;
     if (s != OH_SLAB_NONE) {
-        const char *b = oh_slab_addr(&oh_proc, s);
-        if ((const char *)p >= b && (const char *)p < b + oh_proc.slab_size) return s;
+        const char *b = oh_proc_slab(s);
+        if ((const char *)p >= b && (const char *)p < b + oh_proc_slab_size()) return s;
     }
     return t->head;
 }
@@ -432,9 +426,9 @@ __attribute__((noinline, cold)) static void alloc_slow(struct oh_thread *t, void
     uint32_t s = run_of(t, p);
     if (s != OH_SLAB_NONE) {
         c = &ck.sl[s];
-        const struct oh_slab_meta *m = &oh_proc.meta[s];
+        const struct oh_slab_meta *m = oh_proc_meta(s);
         uint64_t stamp = (uint64_t)m->owner << 32 | m->seq;
-        char *base = oh_slab_addr(&oh_proc, s);
+        char *base = oh_proc_slab(s);
         off = (uintptr_t)p - (uintptr_t)base;
         struct rec *r = recs_of(s);
         if (c->stamp != stamp || (c->nrec && r[c->nrec - 1].off >= off)) {
@@ -453,7 +447,7 @@ __attribute__((noinline, cold)) static void alloc_slow(struct oh_thread *t, void
             me.run_c = ck.valgrind || !me.last_memo ? NULL : c;
             me.run_r = r;
             me.run_base = (uintptr_t)base;
-            size_t rb = (size_t)m->run << oh_proc.shift;
+            size_t rb = (size_t)m->run << oh_proc_shift();
             me.run_len = rb < UINT32_MAX ? rb : UINT32_MAX;
             me.run_stamp = stamp;
             if (ck.valgrind) {
@@ -484,11 +478,11 @@ static const struct rec *find_block(uint32_t first, uintptr_t a)
 {
     const struct slab_ck *c = &ck.sl[first];
     const struct rec *r = recs_of(first);
-    uintptr_t off = a - (uintptr_t)oh_slab_addr(&oh_proc, first);
+    uintptr_t off = a - (uintptr_t)oh_proc_slab(first);
     uint32_t lo = 0, hi = c->nrec < ck.rec_cap ? c->nrec : (uint32_t)ck.rec_cap;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (r[mid].off <= off + 8) lo = mid + 1;
+        if (r[mid].off <= off + OH_BLOCK_HDR) lo = mid + 1;
         else hi = mid;
     }
     return lo ? &r[lo - 1] : NULL;
@@ -496,216 +490,39 @@ static const struct rec *find_block(uint32_t first, uintptr_t a)
 
 /* ---- reports ----------------------------------------------------------- */
 
-/* The name of the symbol of the ELF file `path` that covers the link-time
- * address vaddr, from its .symtab: static functions and variables, and
- * every symbol of a program not linked with -rdynamic, which dladdr cannot
- * see.  The file is mapped for the lookup only (reports are rare; this
- * runs in the fault handler too: open/mmap/munmap/close, no malloc). */
-static bool symtab_name(const char *path, uintptr_t vaddr, char *name, size_t cap, uintptr_t *value)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
-        close(fd);
-        return false;
-    }
-    size_t len = (size_t)st.st_size;
-    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return false;
-    const char *f = map;
-    bool found = false;
-    const ElfW(Ehdr) *eh = map;
-    if (!memcmp(eh->e_ident, ELFMAG, SELFMAG) && eh->e_shentsize == sizeof(ElfW(Shdr)) && eh->e_shoff < len &&
-        eh->e_shnum <= (len - eh->e_shoff) / sizeof(ElfW(Shdr))) {
-        const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(const void *)(f + eh->e_shoff);
-        for (unsigned i = 0; i < eh->e_shnum && !found; i++) {
-            if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
-            const ElfW(Shdr) *str = &sh[sh[i].sh_link];
-            if (sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset || str->sh_offset > len ||
-                str->sh_size > len - str->sh_offset)
-                break;
-            const ElfW(Sym) *sym = (const ElfW(Sym) *)(const void *)(f + sh[i].sh_offset);
-            size_t n = sh[i].sh_size / sizeof *sym;
-            for (size_t j = 0; j < n; j++) {
-                unsigned type = ELF64_ST_TYPE(sym[j].st_info);
-                if ((type != STT_FUNC && type != STT_OBJECT) || sym[j].st_shndx == SHN_UNDEF) continue;
-                if (vaddr < sym[j].st_value || vaddr - sym[j].st_value >= (sym[j].st_size ? sym[j].st_size : 1))
-                    continue;
-                if (sym[j].st_name >= str->sh_size) break;
-                const char *nm = f + str->sh_offset + sym[j].st_name;
-                size_t k = 0, room = str->sh_size - sym[j].st_name;
-                while (k + 1 < cap && k < room && nm[k]) {
-                    name[k] = nm[k];
-                    k++;
-                }
-                name[k] = '\0';
-                *value = sym[j].st_value;
-                found = k > 0;
-                break;
-            }
-        }
-    }
-    munmap(map, len);
-    return found;
-}
+/* ---- what the reports read (check_internal.h) -------------------------- */
 
-/* Symbol and offset of an address, from the dynamic symbols (dladdr), else
- * from the object's .symtab.  obj (may be NULL) gets the object's path. */
-static bool symbolize(const void *addr, char *sym, size_t cap, size_t *off, const char **obj)
+bool oh_check_dying(uintptr_t a, struct oh_check_death *d)
 {
-    Dl_info di;
-    void *extra = NULL;
-    if (!dladdr1(addr, &di, &extra, RTLD_DL_LINKMAP)) return false;
-    if (obj) *obj = di.dli_fname;
-    if (di.dli_sname && di.dli_saddr) {
-        oh_format(sym, cap, "%s", di.dli_sname);
-        *off = (size_t)((uintptr_t)addr - (uintptr_t)di.dli_saddr);
-        return true;
-    }
-    const struct link_map *lm = extra;
-    if (!lm) return false;
-    const char *path = lm->l_name && *lm->l_name ? lm->l_name : "/proc/self/exe";
-    uintptr_t value = 0;
-    if (!symtab_name(path, (uintptr_t)addr - lm->l_addr, sym, cap, &value)) return false;
-    *off = (size_t)((uintptr_t)addr - lm->l_addr - value);
+    if (!ck.ready || !oh_in_pool((void *)a)) return false;
+    const struct slab_ck *c = &ck.sl[oh_proc_index((void *)a)];
+    if (!atomic_load_explicit(&c->dying, memory_order_acquire)) return false;
+    d->first = c->first;
+    d->tid = c->tid;
+    d->site = ck.sl[c->first].site;
     return true;
 }
 
-/* "func+0x1a (/path/obj)" for a code address; ret: a return address (look
- * up the call instruction before it). */
-static void describe_pc(char *buf, size_t cap, const void *pc, bool ret)
-{
-    Dl_info di;
-    const void *look = ret ? (const void *)((uintptr_t)pc - 1) : pc;
-    char sym[256];
-    size_t off = 0;
-    const char *obj = NULL;
-    if (symbolize(look, sym, sizeof sym, &off, &obj) && obj) {
-        oh_format(buf, cap, "%s+0x%zx (%s)", sym, off + (ret ? 1 : 0), obj);
-        return;
-    }
-    if (dladdr(look, &di) && di.dli_fname) {
-        oh_format(buf, cap, "%p (%s+0x%zx)", pc, di.dli_fname, (size_t)((uintptr_t)pc - (uintptr_t)di.dli_fbase));
-        return;
-    }
-    oh_format(buf, cap, "%p", pc);
-}
-
-static void print_stack(uint32_t id, void *site_hint)
-{
-    char line[512];
-    const struct stack *st = depot_get(id);
-    if (!st) {
-        describe_pc(line, sizeof line, site_hint, true);
-        oh_log("    (no backtrace recorded)%s%s", site_hint ? " near " : "", site_hint ? line : "");
-        return;
-    }
-    for (uint32_t i = 0; i < st->n; i++) {
-        describe_pc(line, sizeof line, st->pc[i], true);
-        oh_log("    #%u %p %s", i, st->pc[i], line);
-    }
-}
-
-/* One block, as the reports describe it: where a lies, then its backtrace. */
-static void describe_block(uintptr_t a, uint32_t first, const char *tail)
+bool oh_check_find(uint32_t first, uintptr_t a, struct oh_check_block *b)
 {
     const struct rec *r = find_block(first, a);
-    uintptr_t base = (uintptr_t)oh_slab_addr(&oh_proc, first);
-    if (!r) {
-        oh_log("  %p is in memory %s (no block recorded there)", (void *)a, tail);
-        return;
-    }
-    uintptr_t p = base + r->off;
-    if (a < p)
-        oh_log("  %p is in the header of a %u-byte block at %p %s", (void *)a, r->size, (void *)p, tail);
-    else if (a - p < r->size)
-        oh_log("  %p is %zu bytes inside a %u-byte block at %p %s", (void *)a, (size_t)(a - p), r->size,
-               (void *)p, tail);
-    else
-        oh_log("  %p is %zu bytes past the end of a %u-byte block at %p %s", (void *)a,
-               (size_t)(a - p - r->size), r->size, (void *)p, tail);
-    oh_log("  the block was allocated at:");
-    print_stack(r->stack, NULL);
+    if (!r) return false;
+    b->addr = (uintptr_t)oh_proc_slab(first) + r->off;
+    b->size = r->size;
+    const struct stack *st = depot_get(r->stack);
+    b->npc = st ? st->n : 0;
+    b->pc = st ? st->pc : NULL;
+    return true;
 }
 
-/* ---- fault handler ----------------------------------------------------- */
-
-static void reset_and_reraise(int sig, const siginfo_t *si)
+void oh_check_set_busy(bool busy)
 {
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    (void)sigaction(sig, &dfl, NULL);
-    /* A fault re-executes the instruction on return and dies by the
-     * default action; a signal someone sent is sent again (it stays
-     * pending until this handler returns). */
-    if (si->si_code <= 0) (void)raise(sig);
+    me.busy = busy;
 }
 
-static void forward(int sig, siginfo_t *si, void *uc)
+int oh_check_tid(void)
 {
-    const struct sigaction *p = sig == SIGSEGV ? &ck.prev_segv : &ck.prev_bus;
-    if (p->sa_flags & SA_SIGINFO) {
-        p->sa_sigaction(sig, si, uc);
-    } else if (p->sa_handler == SIG_IGN) {
-        if (si->si_code > 0) reset_and_reraise(sig, si); /* a fault cannot be ignored */
-    } else if (p->sa_handler == SIG_DFL) {
-        reset_and_reraise(sig, si);
-    } else {
-        p->sa_handler(sig);
-    }
-}
-
-static const char *access_kind(const void *uc)
-{
-#if defined(__x86_64__)
-    const ucontext_t *u = uc;
-    return (u->uc_mcontext.gregs[REG_ERR] & 2) ? "write" : "read";
-#else
-    (void)uc;
-    return "access";
-#endif
-}
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-    int saved = errno;
-    uintptr_t a = (uintptr_t)si->si_addr;
-    if (si->si_code > 0 && ck.ready && oh_slabs_owns(&oh_proc, (void *)a)) {
-        uint32_t s = oh_slab_index(&oh_proc, (void *)a);
-        const struct slab_ck *c = &ck.sl[s];
-        if (atomic_load_explicit(&c->dying, memory_order_acquire)) {
-            me.busy = true;
-            COUNT(n_faults, 1);
-            char site[512];
-            oh_log("use after scope: %s of %p (%s, pid %d, thread %d)", access_kind(uc), (void *)a,
-                   sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", (int)getpid(), my_tid());
-            char tail[64];
-            oh_format(tail, sizeof tail, "released by the end of a scope (thread %d)", c->tid);
-            describe_block(a, c->first, tail);
-            describe_pc(site, sizeof site, ck.sl[c->first].site, true);
-            oh_log("  the scope began at %s", site);
-            reset_and_reraise(sig, si);
-            errno = saved;
-            return;
-        }
-    }
-    forward(sig, si, uc);
-    errno = saved;
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &ck.prev_segv) != 0 || sigaction(SIGBUS, &sa, &ck.prev_bus) != 0)
-        oh_log("check mode: cannot install the SIGSEGV/SIGBUS handler; use after scope will not be explained");
+    return my_tid();
 }
 
 /* ---- global scan ------------------------------------------------------- */
@@ -716,58 +533,6 @@ struct scan {
     void *site;        /* begin site of the ending scope */
 };
 
-static _Atomic uint32_t reports_total;
-
-/* (word, value) pairs already reported: a dangling global is reported once,
- * not at every scan.  Racy by design (a duplicate line at worst). */
-#define SEEN 64u
-static struct {
-    const uintptr_t *w;
-    uintptr_t v;
-} seen[SEEN];
-static _Atomic uint32_t seen_next;
-
-static bool seen_before(const uintptr_t *w, uintptr_t v)
-{
-    for (uint32_t i = 0; i < SEEN; i++) {
-        if (seen[i].w == w && seen[i].v == v) return true;
-    }
-    uint32_t i = atomic_fetch_add_explicit(&seen_next, 1, memory_order_relaxed) % SEEN;
-    seen[i].w = w;
-    seen[i].v = v;
-    return false;
-}
-
-static void report_global(struct scan *sc, const struct dl_phdr_info *info, const uintptr_t *w, uintptr_t v,
-                          bool ending)
-{
-    if (seen_before(w, v)) return;
-    if (sc->reported >= REPORTS_PER_SCOPE ||
-        atomic_fetch_add_explicit(&reports_total, 1, memory_order_relaxed) >= REPORTS_TOTAL) {
-        COUNT(n_suppressed, 1);
-        return;
-    }
-    sc->reported++;
-    COUNT(n_globals, 1);
-    const char *obj = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : program_invocation_name;
-    char sym[256], name[224];
-    size_t off = 0;
-    if (symbolize(w, name, sizeof name, &off, NULL)) {
-        if (off) oh_format(sym, sizeof sym, "%s+%zu", name, off);
-        else oh_format(sym, sizeof sym, "%s", name);
-    } else {
-        oh_format(sym, sizeof sym, "at %p (unnamed, offset 0x%zx)", (const void *)w,
-                  (size_t)((uintptr_t)w - info->dlpi_addr));
-    }
-    char site[512];
-    uint32_t s = oh_slab_index(&oh_proc, (void *)v);
-    const struct slab_ck *c = &ck.sl[s];
-    describe_pc(site, sizeof site, ending ? sc->site : ck.sl[c->first].site, true);
-    oh_log("global %s in %s points into a scope that %s (value %p; the scope began at %s)", sym, obj,
-           ending ? "is ending" : "has ended", (void *)v, site);
-    describe_block(v, c->first, ending ? "that the scope's end releases" : "released by the end of a scope");
-}
-
 /* Words of [lo, hi) that point into retired runs (the dying ones or those
  * still in the quarantine).  Eight words at a time
  * without a branch (the compiler may vectorise it); only a block with a hit
@@ -777,8 +542,8 @@ static void scan_range(struct scan *sc, const struct dl_phdr_info *info, uintptr
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     hi &= ~(uintptr_t)(sizeof(uintptr_t) - 1);
     if (hi <= lo) return;
-    const uintptr_t pbase = (uintptr_t)oh_proc.base, psize = oh_proc.size;
-    const unsigned shift = oh_proc.shift;
+    const uintptr_t pbase = oh_pool_base, psize = oh_pool_size;
+    const unsigned shift = oh_proc_shift();
     COUNT(n_scanned, hi - lo);
     const uintptr_t *w = (const uintptr_t *)lo, *end = (const uintptr_t *)hi;
     while (w < end) {
@@ -795,7 +560,7 @@ static void scan_range(struct scan *sc, const struct dl_phdr_info *info, uintptr
                 if (v - pbase >= psize) continue;
                 uint32_t s = (uint32_t)((v - pbase) >> shift);
                 uint32_t d = atomic_load_explicit(&ck.sl[s].dying, memory_order_relaxed);
-                if (d) report_global(sc, info, &w[j], v, d == sc->gen);
+                if (d) oh_check_report_global(info, &w[j], v, d == sc->gen, sc->site, &sc->reported);
             }
         }
         w += k;
@@ -876,7 +641,7 @@ static void fork_parent_child(void)
 
 static size_t run_bytes(uint32_t first)
 {
-    return (size_t)oh_proc.meta[first].run << oh_proc.shift;
+    return (size_t)oh_proc_meta(first)->run << oh_proc_shift();
 }
 
 /* Out of the quarantine: accessible again, forgotten, back to the supply.
@@ -896,7 +661,7 @@ static void evict(const uint32_t *runs, unsigned n)
      * next run: it is read-write already and ours, so it may be spanned. */
     uintptr_t lo = 0, hi = 0, run_end = 0;
     for (unsigned i = 0; i < n; i++) {
-        uintptr_t base = (uintptr_t)oh_slab_addr(&oh_proc, runs[i]);
+        uintptr_t base = (uintptr_t)oh_proc_slab(runs[i]);
         uintptr_t prot = base + ck.sl[runs[i]].prot;
         if (prot == base) continue;
         if (hi > lo && base == run_end) {
@@ -910,14 +675,14 @@ static void evict(const uint32_t *runs, unsigned n)
     }
     if (hi > lo) unprotect(lo, hi);
     for (unsigned i = 0; i < n; i++) {
-        uint32_t f = runs[i], k = oh_proc.meta[f].run;
+        uint32_t f = runs[i], k = oh_proc_meta(f)->run;
         for (uint32_t j = f; j < f + k; j++) atomic_store_explicit(&ck.sl[j].dying, 0, memory_order_release);
         ck.sl[f].nrec = 0;
         ck.sl[f].stamp = 0;
         ck.sl[f].prot = 0;
-        oh_proc.meta[f].next = i + 1 < n ? runs[i + 1] : OH_SLAB_NONE;
+        oh_proc_meta(f)->next = i + 1 < n ? runs[i + 1] : OH_SLAB_NONE;
     }
-    if (n) (void)oh_slabs_release_chain(&oh_proc, runs[0], OH_SLAB_NONE);
+    if (n) (void)oh_proc_release_chain(runs[0], OH_SLAB_NONE);
     COUNT(n_evicted, n);
 }
 
@@ -1028,9 +793,9 @@ static uint64_t now_ns(void)
 size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *site)
 {
     if (!ck.ready) {
-        for (uint32_t s = head; s != stop && s != OH_SLAB_NONE; s = oh_proc.meta[s].next)
-            memset(oh_slab_addr(&oh_proc, s), POISON, run_bytes(s));
-        return oh_slabs_release_chain(&oh_proc, head, stop);
+        for (uint32_t s = head; s != stop && s != OH_SLAB_NONE; s = oh_proc_meta(s)->next)
+            memset(oh_proc_slab(s), POISON, run_bytes(s));
+        return oh_proc_release_chain(head, stop);
     }
     bool was_busy = me.busy;
     me.busy = true;
@@ -1043,8 +808,8 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
     int tid = my_tid();
 
     /* 1. Mark the runs: from here on a fault on them is ours. */
-    for (uint32_t s = head; s != stop && s != OH_SLAB_NONE; s = oh_proc.meta[s].next) {
-        uint32_t n = oh_proc.meta[s].run;
+    for (uint32_t s = head; s != stop && s != OH_SLAB_NONE; s = oh_proc_meta(s)->next) {
+        uint32_t n = oh_proc_meta(s)->run;
         for (uint32_t i = s; i < s + n; i++) {
             ck.sl[i].first = s;
             ck.sl[i].site = site;
@@ -1075,9 +840,9 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
     size_t total = 0, page = oh_os_page_size();
     uint32_t s = head, back = OH_SLAB_NONE; /* runs going straight back */
     while (s != stop && s != OH_SLAB_NONE) {
-        uint32_t next = oh_proc.meta[s].next;
+        uint32_t next = oh_proc_meta(s)->next;
         size_t bytes = run_bytes(s);
-        char *base = oh_slab_addr(&oh_proc, s);
+        char *base = oh_proc_slab(s);
         size_t used = bytes;
         if (s == t->slab && t->cur > base && t->cur <= base + bytes)
             used = ((size_t)(t->cur - base) + page - 1) & ~(page - 1);
@@ -1108,23 +873,23 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
              * would cost cache misses: the next scope reuses it warm). */
             poison_heads(s, base);
             COUNT(n_sampled_out, 1);
-            for (uint32_t i = s; i < s + oh_proc.meta[s].run; i++)
+            for (uint32_t i = s; i < s + oh_proc_meta(s)->run; i++)
                 atomic_store_explicit(&ck.sl[i].dying, 0, memory_order_release);
             ck.sl[s].nrec = 0;
             ck.sl[s].stamp = 0;
-            oh_proc.meta[s].next = back;
+            oh_proc_meta(s)->next = back;
             back = s;
             total += bytes;
             s = next;
             continue;
         }
-        oh_proc.meta[s].next = OH_SLAB_NONE;
+        oh_proc_meta(s)->next = OH_SLAB_NONE;
         quarantine_put(s, bytes);
         COUNT(n_retired_runs, 1);
         total += bytes;
         s = next;
     }
-    if (back != OH_SLAB_NONE) (void)oh_slabs_release_chain(&oh_proc, back, OH_SLAB_NONE);
+    if (back != OH_SLAB_NONE) (void)oh_proc_release_chain(back, OH_SLAB_NONE);
     uint64_t cost = (now_ns() - t2) * PROTECT_SPACING;
     me.prot_next = protect ? t2 + cost + cost / PROTECT_SPACING : me.prot_next + cost;
     me.busy = was_busy;
@@ -1164,9 +929,9 @@ void oh_check_init(void)
     oh_check_on = true;
     (void)dl_iterate_phdr(find_self, NULL);
     ck.valgrind = VG_RUNNING();
-    ck.rec_cap = oh_proc.slab_size / 16;
-    ck.sl = map_table((size_t)oh_proc.count * sizeof *ck.sl);
-    ck.recs = map_table((size_t)oh_proc.count * ck.rec_cap * sizeof *ck.recs);
+    ck.rec_cap = oh_proc_slab_size() / 16;
+    ck.sl = map_table((size_t)oh_proc_count() * sizeof *ck.sl);
+    ck.recs = map_table((size_t)oh_proc_count() * ck.rec_cap * sizeof *ck.recs);
     ck.depot = map_table((size_t)DEPOT_SLOTS * sizeof *ck.depot);
     ck.q = map_table(Q_RUNS * sizeof *ck.q);
     memo_tab = map_table((size_t)DL_SLOTS * MEMO_WAYS * sizeof *memo_tab); /* optional */
@@ -1175,8 +940,8 @@ void oh_check_init(void)
                "poisoned, without reports");
         return;
     }
-    ck.qlimit = oh_proc.size / 4 < Q_BYTES ? oh_proc.size / 4 : Q_BYTES;
-    install_handlers();
+    ck.qlimit = oh_proc_size() / 4 < Q_BYTES ? oh_proc_size() / 4 : Q_BYTES;
+    oh_check_install_handlers();
     if (pthread_atfork(fork_prepare, fork_parent_child, fork_parent_child) != 0)
         oh_log("check mode: cannot register its fork handlers; a fork during a scope end may hang the child");
     ck.ready = true;
@@ -1201,9 +966,9 @@ void oh_check_init(void)
     X(check_quarantine_peak_bytes, n_qpeak)                                                        \
     X(check_global_scans, n_scans)                                                                 \
     X(check_global_bytes_scanned, n_scanned)                                                       \
-    X(check_globals_reported, n_globals)                                                           \
-    X(check_reports_suppressed, n_suppressed)                                                      \
-    X(check_faults_reported, n_faults)
+    X(check_globals_reported, oh_check_n_globals)                                                           \
+    X(check_reports_suppressed, oh_check_n_suppressed)                                                      \
+    X(check_faults_reported, oh_check_n_faults)
 
 #define LOADC(c) (unsigned long long)atomic_load_explicit(&(c), memory_order_relaxed)
 

@@ -3,9 +3,9 @@
  * slabs.c — the slab supply (see slabs.h for the invariants).  Everything
  * here is a slow path: it runs once per slab hand-over, never per block.
  */
-#include "slabs.h"
+#include "core/slabs.h"
 
-#include "os.h"
+#include "core/os.h"
 
 #include <errno.h>
 #include <string.h>

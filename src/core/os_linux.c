@@ -4,9 +4,9 @@
  * Reservations are PROT_READ|PROT_WRITE with MAP_NORESERVE: touching a page
  * commits it, so the bump path needs no system call.
  */
-#include "os.h"
+#include "core/os.h"
 
-#include "fault.h"
+#include "core/fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -177,6 +178,32 @@ int oh_os_advise(void *addr, size_t size, int advice)
     int r = madvise(addr, size, advice) == 0 ? 0 : errno;
     errno = saved;
     return r;
+}
+
+const void *oh_os_map_file(const char *path, size_t *len)
+{
+    int saved = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        errno = saved;
+        return NULL;
+    }
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        *len = (size_t)st.st_size;
+        map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+    }
+    close(fd);
+    errno = saved;
+    return map == MAP_FAILED ? NULL : map;
+}
+
+void oh_os_unmap_file(const void *map, size_t len)
+{
+    int saved = errno;
+    (void)munmap((void *)(uintptr_t)map, len);
+    errno = saved;
 }
 
 size_t oh_os_mapped_bytes(void)

@@ -3,7 +3,7 @@
  * fault.c — counters behind oh_fault_hit().  Disarmed (the normal case) it
  * costs one relaxed load; armed, one atomic increment per call of the kind.
  */
-#include "fault.h"
+#include "core/fault.h"
 
 #include <stdatomic.h>
 

@@ -6,7 +6,7 @@
  * `route` is PTRDIFF_MAX exactly when depth > 0, escape == 0 and the
  * process pool exists, and 0 otherwise.  Tested as a flag by most entry
  * points; malloc routes with the one compare n < route, which also keeps
- * n + 23 from overflowing (scope_fast.h).  Every change to depth, escape or
+ * oh_block_span(n) from overflowing (block.h).  Every change to depth, escape or
  * tagging recomputes it (oh_thread_update_route).
  *
  * Scope bookkeeping: the thread owns a chain of slab runs (newest first,
@@ -39,10 +39,26 @@ struct oh_mark {
     uint64_t bytes; /* st.bytes at begin, the bump since counted */
 };
 
-/* Counters written by their thread only, read by anyone (relaxed). */
+/* The per-thread counters, listed once: X(field, name in offheap_stats,
+ * how two threads' values combine: SUM or MAX).  Written by their thread
+ * only, read by anyone (relaxed). */
+#define OH_COUNTERS(X)                                                                             \
+    X(scopes, scopes, SUM)                                                                         \
+    X(depth_peak, depth_peak, MAX)                                                                 \
+    X(blocks, scope_blocks, SUM)                                                                   \
+    X(bytes, scope_bytes, SUM)                                                                     \
+    X(released, scope_bytes_released, SUM)                                                         \
+    X(frees_ignored, frees_ignored, SUM)                                                           \
+    X(realloc_in_place, reallocs_in_place, SUM)                                                    \
+    X(realloc_moved, reallocs_moved_out, SUM)                                                      \
+    X(routed, routed_by_caller, SUM)                                                               \
+    X(exhausted, exhausted, SUM)                                                                   \
+    X(misuse, misuse, SUM)
+
 struct oh_counters {
-    _Atomic uint64_t scopes, depth_peak, blocks, bytes, released, frees_ignored, realloc_in_place,
-        realloc_moved, routed, exhausted, misuse;
+#define OH_COUNTER_FIELD(f, pub, merge) _Atomic uint64_t f;
+    OH_COUNTERS(OH_COUNTER_FIELD)
+#undef OH_COUNTER_FIELD
 };
 
 /* Hot-path counters (one per block, one per ignored free) are bumped with
@@ -86,9 +102,13 @@ struct oh_thread {
 
 extern __thread struct oh_thread oh_self;
 
-/* Register the calling thread (index, exit hook, stats).  false if the
- * process has no thread index left: scopes then stay off for it. */
-bool oh_thread_register(struct oh_thread *t);
+/* Add t to the registry of live threads (its counters join the sums).
+ * The caller (scope.c) owns the thread's exit hook. */
+void oh_thread_register(struct oh_thread *t);
+
+/* Take t out of the registry at its exit; its counters go on counting in
+ * the totals of exited threads. */
+void oh_thread_unregister(struct oh_thread *t);
 
 /* Recompute the hot flags. */
 static inline void oh_thread_update_route(struct oh_thread *t)
@@ -96,15 +116,16 @@ static inline void oh_thread_update_route(struct oh_thread *t)
     t->route = t->depth > 0 && t->escape == 0 && !t->exiting ? (size_t)PTRDIFF_MAX : 0;
 }
 
-/* Sum of every thread's counters, live and exited. */
+/* Add every thread's counters, live and exited, into *out. */
 void oh_thread_sum(struct oh_counters *out);
 
-/* As oh_thread_sum, but gives up (false) if the lock is taken. */
+/* As oh_thread_sum, but gives up (false, *out untouched) if the lock is
+ * taken. */
 bool oh_thread_sum_try(struct oh_counters *out);
 
-/* Return every other thread's parked warm slab to the pool (the pool ran
- * out).  Returns how many were returned. */
-unsigned oh_thread_steal_parked(void);
+/* Call fn(t, arg) for every registered thread, under the registry lock
+ * (fn must not register or unregister). */
+void oh_thread_for_each(void (*fn)(struct oh_thread *t, void *arg), void *arg);
 
 /* Threads ever registered. */
 uint64_t oh_thread_count(void);

@@ -4,7 +4,7 @@
  * taken once per thread; nothing here allocates through malloc (the key's
  * value is the index itself, so pthread_setspecific needs no memory).
  */
-#include "tid.h"
+#include "core/tid.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -4,11 +4,11 @@
  * objects' jump-slot relocations serves both directions; it allocates
  * nothing (dl_iterate_phdr, and oh_os_protect for RELRO).
  */
-#include "plt.h"
+#include "scope/plt.h"
 
-#include "elf_dyn.h"
-#include "log.h"
-#include "os.h"
+#include "core/elf_dyn.h"
+#include "core/log.h"
+#include "core/os.h"
 
 #include <dlfcn.h>
 #include <elf.h>

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scope.h — the allocation engine behind the preload's exported functions.
+ * Every entry takes `ra`, the return address of the exported function, so
+ * that allocations libc or ld.so make for themselves inside a scope can be
+ * routed to the heap (caller.h).
+ *
+ * All entries follow malloc(3): NULL + errno (ENOMEM, EINVAL), free never
+ * changes errno.
+ */
+#ifndef OH_SCOPE_H
+#define OH_SCOPE_H
+
+#include "scope/proc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
+struct oh_thread;
+
+/* In-scope allocation, everything the inline path does not handle.
+ * zero: calloc semantics. */
+void *oh_scope_alloc_slow(size_t n, bool zero, void *ra);
+void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra);
+
+/* Any pointer: realloc semantics with n > 0 and p != NULL. */
+void *oh_realloc_any(void *p, size_t n, void *ra);
+
+/* Join the calling thread to the registry (thread index, exit hook,
+ * counters).  false if the process has no thread index left. */
+bool oh_scope_join(struct oh_thread *t);
+
+/* Threads refused a scope because no thread index was left (counted in
+ * offheap_stats.exhausted). */
+uint64_t oh_scope_unjoined(void);
+
+/* Fork handlers. */
+void oh_scope_prefork(void);
+void oh_scope_postfork(void);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symbolize.c — see symbolize.h.  A program not linked with -rdynamic has
+ * no dynamic symbols for its own functions: its .symtab is read from
+ * /proc/self/exe.
+ */
+#include "scope/symbolize.h"
+
+#include "core/elf_symtab.h"
+#include "core/log.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdint.h>
+
+bool oh_symbolize(const void *addr, char *sym, size_t cap, size_t *off, const char **obj)
+{
+    Dl_info di;
+    void *extra = NULL;
+    if (!dladdr1(addr, &di, &extra, RTLD_DL_LINKMAP)) return false;
+    if (obj) *obj = di.dli_fname;
+    if (di.dli_sname && di.dli_saddr) {
+        oh_format(sym, cap, "%s", di.dli_sname);
+        *off = (size_t)((uintptr_t)addr - (uintptr_t)di.dli_saddr);
+        return true;
+    }
+    const struct link_map *lm = extra;
+    if (!lm) return false;
+    const char *path = lm->l_name && *lm->l_name ? lm->l_name : "/proc/self/exe";
+    uintptr_t value = 0;
+    if (!oh_elf_symtab_name(path, (uintptr_t)addr - lm->l_addr, sym, cap, &value)) return false;
+    *off = (size_t)((uintptr_t)addr - lm->l_addr - value);
+    return true;
+}
+
+void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret)
+{
+    Dl_info di;
+    const void *look = ret ? (const void *)((uintptr_t)pc - 1) : pc;
+    char sym[256];
+    size_t off = 0;
+    const char *obj = NULL;
+    if (oh_symbolize(look, sym, sizeof sym, &off, &obj) && obj) {
+        oh_format(buf, cap, "%s+0x%zx (%s)", sym, off + (ret ? 1 : 0), obj);
+        return;
+    }
+    if (dladdr(look, &di) && di.dli_fname) {
+        oh_format(buf, cap, "%p (%s+0x%zx)", pc, di.dli_fname, (size_t)((uintptr_t)pc - (uintptr_t)di.dli_fbase));
+        return;
+    }
+    oh_format(buf, cap, "%p", pc);
+}
+

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symbolize.h — names for code and data addresses in check-mode reports:
+ * dladdr's dynamic symbols first, then the object's full symbol table
+ * (elf_symtab.h).  No malloc: safe in the fault handler.
+ */
+#ifndef OH_SYMBOLIZE_H
+#define OH_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
+/* The symbol covering addr into sym[cap] and the offset from its start into
+ * *off; *obj (obj may be NULL) gets the object's path.  false when no
+ * symbol is known.  Thread-safe. */
+bool oh_symbolize(const void *addr, char *sym, size_t cap, size_t *off, const char **obj);
+
+/* "func+0x1a (/path/obj)" for a code address into buf[cap], or the best
+ * that is known ("0x... (obj+0x...)", "0x...").  ret: pc is a return
+ * address (the call instruction before it is looked up). */
+void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret);
+
+#pragma GCC visibility pop
+
+#endif
