@@ -3,9 +3,11 @@
 # test.sh — build and run every test suite, as CI does:
 #   1. build/       release-like build: all suites (unit, concurrent, preload,
 #                   check, stress, fuzz, examples, bench smoke)
-#   2. build-asan/  ASan+UBSan: every suite that does not preload
-#   3. build-tsan/  TSan: the concurrent suites
-#   4. valgrind:    the explicit-API unit suite under memcheck
+#   2. build-assert/ the same suites with the internal invariants checked
+#                   (-Dassertions=true: OH_ASSERT, core/invariant.h)
+#   3. build-asan/  ASan+UBSan: every suite that does not preload
+#   4. build-tsan/  TSan: the concurrent suites
+#   5. valgrind:    the explicit-API unit suite under memcheck
 # Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,11 @@ section "tests (build)"
 run meson test -C build --num-processes "$jobs" --print-errorlogs --no-suite bench-long
 
 if [ "${1:-}" = "--quick" ]; then exit 0; fi
+
+section "assertions on (every suite)"
+[ -d build-assert/meson-private ] || run meson setup build-assert -Dassertions=true -Dbench=false
+run ninja -C build-assert -j"$jobs"
+run meson test -C build-assert --num-processes "$jobs" --print-errorlogs --no-suite bench-long
 
 section "ASan + UBSan (suites that do not preload)"
 [ -d build-asan/meson-private ] || run meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dexamples=false

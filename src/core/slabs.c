@@ -6,6 +6,8 @@
 #include "core/slabs.h"
 
 #include "core/os.h"
+#include "core/invariant.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -15,16 +17,11 @@ static unsigned log2_exact(size_t v)
     return (unsigned)__builtin_ctzll((unsigned long long)v);
 }
 
-static bool is_pow2(size_t v)
-{
-    return v && !(v & (v - 1));
-}
-
 int oh_slabs_init(struct oh_slabs *s, size_t size, size_t slab_size, bool huge, uint32_t retain)
 {
     size_t page = oh_os_page_size();
     memset(s, 0, sizeof *s);
-    if (!is_pow2(slab_size) || slab_size < page || size < slab_size || size % slab_size) return EINVAL;
+    if (!oh_is_pow2(slab_size) || slab_size < page || size < slab_size || size % slab_size) return EINVAL;
     size_t count = size / slab_size;
     if (count >= OH_SLAB_NONE) return ENOMEM; /* more slabs than we can index */
 
@@ -87,6 +84,25 @@ static void set_bit(uint64_t *map, uint32_t i)
 static void clear_bit(uint64_t *map, uint32_t i)
 {
     map[i / 64] &= ~(1ull << (i % 64));
+}
+
+/* The counts agree with the maps (slabs.h).  O(words): assertion builds
+ * only.  Lock held. */
+static void check_maps(const struct oh_slabs *s)
+{
+#ifdef OH_ASSERTIONS
+    uint32_t free_dirty = 0, dirty = 0, free = 0;
+    for (uint32_t w = 0; w < s->words; w++) {
+        free_dirty += (uint32_t)__builtin_popcountll(s->free_map[w] & s->dirty_map[w]);
+        dirty += (uint32_t)__builtin_popcountll(s->dirty_map[w]);
+        free += (uint32_t)__builtin_popcountll(s->free_map[w]);
+    }
+    OH_ASSERT(free_dirty == s->free_dirty);
+    OH_ASSERT(dirty == atomic_load_explicit(&s->dirty, memory_order_relaxed));
+    OH_ASSERT(free + atomic_load_explicit(&s->in_use, memory_order_relaxed) == s->count);
+#else
+    (void)s;
+#endif
 }
 
 int oh_slabs_commit(struct oh_slabs *s, uint32_t n)
@@ -156,7 +172,9 @@ uint32_t oh_slabs_acquire(struct oh_slabs *s, uint32_t n, bool *zeroed)
         return OH_SLAB_NONE;
     }
     bool clean = true;
+    OH_ASSERT(first + n <= s->count);
     for (uint32_t i = first; i < first + n; i++) {
+        OH_ASSERT(bit(s->free_map, i) && s->meta[i].run == 0);
         clear_bit(s->free_map, i);
         if (bit(s->dirty_map, i)) {
             clean = false;
@@ -173,6 +191,7 @@ uint32_t oh_slabs_acquire(struct oh_slabs *s, uint32_t n, bool *zeroed)
     atomic_store_explicit(&s->in_use, used, memory_order_relaxed);
     if (used > atomic_load_explicit(&s->peak, memory_order_relaxed))
         atomic_store_explicit(&s->peak, used, memory_order_relaxed);
+    check_maps(s);
     pthread_mutex_unlock(&s->lock);
     if (zeroed) *zeroed = clean;
     return first;
@@ -183,10 +202,13 @@ uint32_t oh_slabs_acquire(struct oh_slabs *s, uint32_t n, bool *zeroed)
 static size_t release_locked(struct oh_slabs *s, uint32_t first)
 {
     uint32_t n = s->meta[first].run;
+    OH_ASSERT(first < s->count && n > 0); /* releasing a slab that heads no owned run */
     if (n == 0) return 0; /* not an owned run: ignore rather than corrupt */
+    OH_ASSERT(first + n <= s->count);
     bool drop = s->free_dirty + n > s->retain;
     if (drop) (void)oh_os_decommit(oh_slab_addr(s, first), (size_t)n << s->shift);
     for (uint32_t i = first; i < first + n; i++) {
+        OH_ASSERT(!bit(s->free_map, i));
         set_bit(s->free_map, i);
         if (drop) {
             clear_bit(s->dirty_map, i);
@@ -206,6 +228,7 @@ void oh_slabs_release(struct oh_slabs *s, uint32_t first)
 {
     pthread_mutex_lock(&s->lock);
     (void)release_locked(s, first);
+    check_maps(s);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -219,6 +242,7 @@ size_t oh_slabs_release_chain(struct oh_slabs *s, uint32_t head, uint32_t stop)
         bytes += release_locked(s, head);
         head = next;
     }
+    check_maps(s);
     pthread_mutex_unlock(&s->lock);
     return bytes;
 }
@@ -229,6 +253,7 @@ void oh_slabs_reset(struct oh_slabs *s)
     for (uint32_t i = 0; i < s->count; i++) {
         if (s->meta[i].run) (void)release_locked(s, i);
     }
+    check_maps(s);
     pthread_mutex_unlock(&s->lock);
 }
 

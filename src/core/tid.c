@@ -6,6 +6,8 @@
  */
 #include "core/tid.h"
 
+#include "core/invariant.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@ static void release_index(void *value)
     uint32_t t = (uint32_t)(uintptr_t)value;
     if (t == 0 || t >= OH_MAX_THREADS) return;
     pthread_mutex_lock(&lock);
+    OH_ASSERT(used[t / 64] & (1ull << (t % 64)));
     used[t / 64] &= ~(1ull << (t % 64));
     pthread_mutex_unlock(&lock);
     offheap_tid_ = 0;
@@ -46,6 +49,8 @@ uint32_t oh_tid_assign(void)
             used[w] |= 1ull << (t % 64);
         }
     }
+    OH_ASSERT(used[0] & 1u); /* index 0 ("none") is never handed out */
+    OH_ASSERT(t < OH_MAX_THREADS);
     pthread_mutex_unlock(&lock);
     if (t && key_ok) (void)pthread_setspecific(key, (void *)(uintptr_t)t);
     offheap_tid_ = t;

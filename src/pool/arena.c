@@ -21,6 +21,8 @@
 
 #include "core/log.h"
 #include "core/os.h"
+#include "core/invariant.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -28,8 +30,6 @@
 #define ARENA_MAGIC 0x6f68617265616e61ull /* "ohareana" */
 #define ARENA_HEADER 64u                  /* bytes; keeps `start` 16-aligned */
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 struct offheap_arena {
     uintptr_t cur;          /* next free byte (address), 16-aligned */
@@ -48,17 +48,18 @@ static void *arena_fail(int err);
  * subtract and compare for the room, round, add, store. */
 void *offheap_arena_alloc(offheap_arena *arena, size_t size)
 {
-    if (unlikely(arena == NULL || size == 0)) return arena_fail(EINVAL);
+    if (OH_UNLIKELY(arena == NULL || size == 0)) return arena_fail(EINVAL);
     uintptr_t cur = arena->cur;
-    if (unlikely(size > arena->end - cur)) return arena_fail(ENOMEM);
+    if (OH_UNLIKELY(size > arena->end - cur)) return arena_fail(ENOMEM);
     /* end - cur is a multiple of 16 and >= size, so this cannot pass end. */
     arena->cur = cur + ((size + (OFFHEAP_ALIGNMENT - 1)) & ~(uintptr_t)(OFFHEAP_ALIGNMENT - 1));
+    OH_ASSERT(arena->start <= cur && arena->cur <= arena->end && cur % OFFHEAP_ALIGNMENT == 0);
     return (void *)cur;
 }
 
 void *offheap_arena_alloc_aligned(offheap_arena *arena, size_t size, size_t align)
 {
-    if (unlikely(arena == NULL || size == 0 || align == 0 || (align & (align - 1)) != 0))
+    if (OH_UNLIKELY(arena == NULL || size == 0 || align == 0 || !oh_is_pow2(align)))
         return arena_fail(EINVAL);
     if (align <= OFFHEAP_ALIGNMENT) return offheap_arena_alloc(arena, size);
     uintptr_t cur = arena->cur;
@@ -66,9 +67,10 @@ void *offheap_arena_alloc_aligned(offheap_arena *arena, size_t size, size_t alig
     /* Padding to the next multiple of align, computed without cur + align
      * (which could wrap for absurd alignments). */
     uintptr_t pad = ((uintptr_t)0 - cur) & (uintptr_t)(align - 1);
-    if (unlikely(pad > room || size > room - pad)) return arena_fail(ENOMEM);
+    if (OH_UNLIKELY(pad > room || size > room - pad)) return arena_fail(ENOMEM);
     uintptr_t p = cur + pad; /* a multiple of align, hence of 16 */
     arena->cur = p + ((size + (OFFHEAP_ALIGNMENT - 1)) & ~(uintptr_t)(OFFHEAP_ALIGNMENT - 1));
+    OH_ASSERT(arena->start <= p && arena->cur <= arena->end && p % align == 0);
     return (void *)p;
 }
 

@@ -39,6 +39,8 @@
 #include "core/os.h"
 #include "core/slabs.h"
 #include "core/tid.h"
+#include "core/invariant.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -118,15 +120,6 @@ static void register_fork_handlers(void)
     (void)pthread_atfork(prefork, postfork, postfork);
 }
 
-static size_t round_up(size_t v, size_t a)
-{
-    return (v + a - 1) & ~(a - 1);
-}
-
-static bool is_pow2(size_t v)
-{
-    return v && !(v & (v - 1));
-}
 
 /* ---- hot path ---------------------------------------------------------- */
 
@@ -149,7 +142,7 @@ void *offheap_pool_alloc(offheap_pool *pool, size_t size)
         struct pool_tc *c = &pool->tc[offheap_tid_];
         char *p = c->cur;
         if (__builtin_expect(size - 1 < (size_t)(c->end - p), 1)) {
-            set_cur(c, p + round_up(size, OFFHEAP_ALIGNMENT));
+            set_cur(c, p + oh_round_up(size, OFFHEAP_ALIGNMENT));
             return p;
         }
     }
@@ -163,7 +156,7 @@ void *offheap_pool_alloc_slow_(offheap_pool *pool, size_t size)
 
 void *offheap_pool_alloc_aligned(offheap_pool *pool, size_t size, size_t align)
 {
-    if (!is_pow2(align)) {
+    if (!oh_is_pow2(align)) {
         errno = EINVAL;
         return NULL;
     }
@@ -193,12 +186,13 @@ static void publish(struct pool_tc *c, uint64_t epoch, char *cur, char *end, siz
 static void *cache_alloc(offheap_pool *pool, struct pool_tc *c, size_t size, size_t align)
 {
     uint64_t epoch = atomic_load_explicit(&pool->epoch, memory_order_relaxed);
-    size_t n = round_up(size, OFFHEAP_ALIGNMENT);
+    size_t n = oh_round_up(size, OFFHEAP_ALIGNMENT);
     size_t count = 0; /* bytes this cache handed out in this epoch */
     if (atomic_load_explicit(&c->epoch, memory_order_relaxed) == epoch && c->cur) {
-        char *p = (char *)round_up((uintptr_t)c->cur, align);
+        char *p = (char *)oh_round_up((uintptr_t)c->cur, align);
         if (p >= c->cur && p <= c->end && (size_t)(c->end - p) >= n) {
             set_cur(c, p + n);
+            OH_ASSERT(c->cur <= c->end && (uintptr_t)c->cur % OFFHEAP_ALIGNMENT == 0);
             return p;
         }
         /* The rest of this slab is abandoned until reset. */
@@ -225,14 +219,14 @@ static void *large_alloc(offheap_pool *pool, size_t size, size_t align)
         errno = ENOMEM;
         return NULL;
     }
-    size_t bytes = round_up(size + slack, slab);
+    size_t bytes = oh_round_up(size + slack, slab);
     uint32_t first = oh_slabs_acquire(&pool->slabs, (uint32_t)(bytes / slab), NULL);
     if (first == OH_SLAB_NONE) {
         errno = ENOMEM;
         return NULL;
     }
-    char *p = (char *)round_up((uintptr_t)oh_slab_addr(&pool->slabs, first), align);
-    atomic_fetch_add(&pool->large_bytes, round_up(size, OFFHEAP_ALIGNMENT));
+    char *p = (char *)oh_round_up((uintptr_t)oh_slab_addr(&pool->slabs, first), align);
+    atomic_fetch_add(&pool->large_bytes, oh_round_up(size, OFFHEAP_ALIGNMENT));
     atomic_fetch_add(&pool->large_blocks, 1);
     return p;
 }
@@ -253,8 +247,10 @@ __attribute__((noinline)) static void *alloc_slow(offheap_pool *pool, size_t siz
         errno = EINVAL;
         return NULL;
     }
+    /* The reserved slot of threads without an index is never opened. */
+    OH_ASSERT(pool->tc[0].cur == NULL && pool->tc[0].end == NULL);
     size_t slab = pool->slabs.slab_size;
-    if (size > slab || align > slab || round_up(size, align) > slab) return large_alloc(pool, size, align);
+    if (size > slab || align > slab || oh_round_up(size, align) > slab) return large_alloc(pool, size, align);
     uint32_t t = oh_tid();
     if (t != 0) {
         note_tc(pool, t);
@@ -278,7 +274,7 @@ int offheap_pool_create(offheap_pool **out, const offheap_pool_config *cfg)
     bool default_count = c.slab_count == 0;
     if (default_count) c.slab_count = DEFAULT_SLAB_COUNT;
     size_t page = oh_os_page_size();
-    if (!is_pow2(c.slab_size) || c.slab_size < page || c.pool_size < c.slab_size ||
+    if (!oh_is_pow2(c.slab_size) || c.slab_size < page || c.pool_size < c.slab_size ||
         c.pool_size % c.slab_size)
         return EINVAL;
     if (c.huge_pages) {
@@ -291,7 +287,7 @@ int offheap_pool_create(offheap_pool **out, const offheap_pool_config *cfg)
         c.slab_count = (unsigned)count; /* the default never asks for more */
     }
 
-    size_t map_size = round_up(sizeof(offheap_pool), page);
+    size_t map_size = oh_round_up(sizeof(offheap_pool), page);
     int err = ENOMEM;
     offheap_pool *pool = oh_os_reserve(map_size, page, false, NULL, &err);
     if (!pool) return err;

@@ -37,6 +37,7 @@
 #include "scope/check.h"
 #include "scope/check_internal.h"
 
+#include "core/invariant.h"
 #include "core/log.h"
 #include "core/os.h"
 #include "scope/block.h"
@@ -720,6 +721,9 @@ static void quarantine_put(uint32_t first, size_t bytes)
             ck.q[(ck.qhead + ck.qlen) % Q_RUNS] = first;
             ck.qlen++;
             ck.qbytes += bytes;
+            /* Bounded in runs and bytes; one run alone may exceed the
+             * byte bound (it is then the only one held). */
+            OH_ASSERT(ck.qlen <= Q_RUNS && (ck.qbytes <= ck.qlimit || ck.qlen == 1));
             if (ck.qbytes > atomic_load_explicit(&n_qpeak, memory_order_relaxed))
                 atomic_store_explicit(&n_qpeak, ck.qbytes, memory_order_relaxed);
             done = true;

@@ -8,6 +8,7 @@
 
 #include "core/fault.h"
 #include "core/log.h"
+#include "core/util.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -73,11 +74,6 @@ int oh_parse_size(const char *s, size_t *out)
     return 0;
 }
 
-static bool is_pow2(size_t v)
-{
-    return v && !(v & (v - 1));
-}
-
 static int parse_bool(const char *s, bool *out)
 {
     if (!strcmp(s, "1") || !strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on")) *out = true;
@@ -127,7 +123,7 @@ static const char *set_slab_size(const char *v)
 {
     size_t s;
     if (oh_parse_size(v, &s)) return "not a size (a number with an optional K, M or G suffix)";
-    if (!is_pow2(s) || s < 64 * KiB || s > 1 * GiB) return "not a power of two from 64K to 1G";
+    if (!oh_is_pow2(s) || s < 64 * KiB || s > 1 * GiB) return "not a power of two from 64K to 1G";
     oh_cfg.slab_size = s;
     return NULL;
 }

@@ -144,6 +144,7 @@ static inline void *bump(struct oh_thread *t, size_t n, size_t align, bool zero)
     char *p = (char *)pa;
     size_t usable = (size_t)(na - pa);
     t->cur = (char *)na;
+    OH_ASSERT(t->cur <= t->end && (uintptr_t)t->cur % OH_BLOCK_ALIGN == HDR);
     if (zero && p < t->clean) memset(p, 0, usable);
     OH_STAT_HOT_INC(t, blocks);
     return oh_block_set(p - HDR, usable + HDR);
@@ -278,6 +279,8 @@ static bool push_mark(struct oh_thread *t, void *site)
         if (oh_proc_init() != 0 || !oh_scope_join(t)) return false;
     }
     if (t->depth == 0) unpark(t);
+    /* The bump position a mark saves sits just before an aligned block. */
+    OH_ASSERT(t->cur == NULL || ((uintptr_t)t->cur % OH_BLOCK_ALIGN == HDR && t->cur <= t->end));
     struct oh_mark *m = &t->marks[t->depth++];
     account(t);
     m->bytes = atomic_load_explicit(&t->st.bytes, memory_order_relaxed);
@@ -300,6 +303,16 @@ static bool push_mark(struct oh_thread *t, void *site)
     return true;
 }
 
+/* The bump position is aligned (at 8 mod 16) and inside the bump slab,
+ * or the thread has no bump slab at all. */
+static inline void assert_bump(const struct oh_thread *t)
+{
+    OH_ASSERT(t->slab == OH_SLAB_NONE ? t->cur == NULL
+                                      : ((uintptr_t)t->cur % OH_BLOCK_ALIGN == HDR &&
+                                         t->cur >= oh_proc_slab(t->slab) && t->cur <= t->end &&
+                                         t->end == oh_proc_slab(t->slab) + oh_proc_slab_size()));
+}
+
 /* Walk to the oldest run of the chain. */
 static uint32_t chain_tail(uint32_t s)
 {
@@ -319,6 +332,7 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
         OH_STAT_ADD(t, released, atomic_load_explicit(&t->st.bytes, memory_order_relaxed) - m->bytes);
         t->clean = hi;
         t->cur = t->acct = m->cur;
+        assert_bump(t);
         return;
     }
     /* High-water mark of the current bump slab: bytes below it are dirty. */
@@ -358,6 +372,7 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
     t->end = oh_proc_slab(slab) + oh_proc_slab_size();
     /* A slab we left earlier may be dirty up to its end. */
     t->clean = slab == bump_slab ? hi : t->end;
+    assert_bump(t);
 }
 
 void offheap_scope_begin(void)
