@@ -145,92 +145,10 @@ OFFHEAP_API bool offheap_pool_owns(const offheap_pool *pool, const void *ptr);
  * exact at some instant but not all at the same one. */
 OFFHEAP_API int offheap_pool_stats_get(const offheap_pool *pool, offheap_pool_stats *out);
 
-/* ------------------------------------------------------------------------ */
-/* Inline fast path of offheap_pool_alloc (internal ABI, version 1)          */
-/* ------------------------------------------------------------------------ */
-/*
- * Names ending in an underscore are internal ABI: not API, never call or
- * touch them yourself.  They exist so that a program's allocation loop bumps
- * a pointer without a call (issue 4: <= 2 ns per 64-byte block).  The
- * library keeps them stable for soname 0; a change of layout bumps the
- * version above and the soname.
- *
- * Layout: an offheap_pool * points at an array of struct offheap_pool_tc_,
- * one per thread index (4096 entries).  Entry t is the bump cache of the
- * thread whose index is offheap_tid_ == t.  Entry 0, the index of a thread
- * that has none yet (or could get none), always has cur == end, so that
- * thread takes the slow path, which assigns an index.  The library makes
- * cur == end whenever the cache must not be used (a reset, a new pool), so
- * the inline path needs no epoch or validity check.  cur and end are
- * OFFHEAP_ALIGNMENT-aligned, which is why one compare covers size 0, sizes
- * larger than a slab and overflow of the rounding: it takes size - 1 <
- * end - cur, and end - cur is a multiple of the alignment.
- * cur is written only by its owner thread, with relaxed atomic stores: the
- * statistics reader reads it from other threads (allocated = cur - a bias
- * kept in lib_, so the fast path counts nothing else).
- *
- * offheap_tid_ is the library's thread index (initial-exec TLS: the library
- * itself has always accessed it that way, so the library's TLS block is in
- * the static TLS area wherever it is loaded, and code that includes this
- * header adds no new constraint, dlopen'ed plugins included).  Under
- * LD_PRELOAD=liboffheap.so a program linked with liboffheap_pool.so binds
- * both offheap_tid_ and the functions to the preload object, which comes
- * first in symbol lookup, so all of them see one thread index and one pool
- * implementation.
- *
- * offheap_pool_alloc_slow_ is the rest of offheap_pool_alloc: new slab, large
- * blocks, first use by a thread, after a reset, errors (errno).  It is
- * exported from liboffheap_pool.so and liboffheap.so.
- *
- * Why an `extern inline` with gnu_inline semantics rather than a macro or a
- * static inline of another name: the inline body is used only for inlining;
- * the name, its type and its address stay those of the exported function
- * (function pointers, dlsym and -O0 builds call the library), no macro
- * captures the name in C++ or in user code, and no copy of the function is
- * emitted in the program.  Define OFFHEAP_NO_INLINE before including this
- * header to always call the library.
- */
-#define OFFHEAP_POOL_FAST_ABI_ 1
-
-struct offheap_pool_tc_ {
-    char *cur;                          /* next free byte (owner writes) */
-    char *end;                          /* end of the owner's slab */
-    char lib_[64 - 2 * sizeof(char *)]; /* library-private; pads to a cache line */
-};
-
-OFFHEAP_API OFFHEAP_MALLOC_LIKE void *offheap_pool_alloc_slow_(offheap_pool *pool, size_t size);
-
-#if defined(__GNUC__)
-extern __thread unsigned int offheap_tid_ OFFHEAP_API __attribute__((tls_model("initial-exec")));
-
-#if !defined(OFFHEAP_BUILDING_LIBRARY) && !defined(OFFHEAP_NO_INLINE)
-#ifdef __cplusplus
-#define OFFHEAP_CAST_(type, value) (static_cast<type>(value))
-#else
-#define OFFHEAP_CAST_(type, value) ((type)(value))
-#endif
-/* Steps on x86-64 when size is a constant: TLS index load, pool test, index
- * scale and add, two loads, compare, add, store (about 10 instructions). */
-extern __inline__ __attribute__((__gnu_inline__)) OFFHEAP_MALLOC_LIKE void *
-offheap_pool_alloc(offheap_pool *pool, size_t size)
-{
-    if (__builtin_expect(!!pool, 1)) {
-        struct offheap_pool_tc_ *c =
-            OFFHEAP_CAST_(struct offheap_pool_tc_ *, OFFHEAP_CAST_(void *, pool)) + offheap_tid_;
-        char *p = c->cur;
-        if (__builtin_expect(size - 1 < OFFHEAP_CAST_(size_t, c->end - p), 1)) {
-            __atomic_store_n(&c->cur,
-                             p + ((size + (OFFHEAP_ALIGNMENT - 1)) &
-                                  ~OFFHEAP_CAST_(size_t, OFFHEAP_ALIGNMENT - 1)),
-                             __ATOMIC_RELAXED);
-            return p;
-        }
-    }
-    return offheap_pool_alloc_slow_(pool, size);
-}
-#undef OFFHEAP_CAST_
-#endif
-#endif
+/* The common case of offheap_pool_alloc is inlined into the program (gcc
+ * and clang): offheap_pool_inline.h, the library's internal ABI, which no
+ * program uses directly.  Define OFFHEAP_NO_INLINE to always call. */
+#include "offheap_pool_inline.h"
 
 /* ------------------------------------------------------------------------ */
 /* Arena                                                                     */

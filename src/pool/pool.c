@@ -7,7 +7,8 @@
  * check.  It is inlined into programs by offheap_pool.h (internal ABI: the
  * pool starts with the tc array, whose first two words per entry, cur and
  * end, the header knows); offheap_pool_alloc below is the same path out of
- * line, and offheap_pool_alloc_slow_ everything else.  Only taking a new slab
+ * line, and offheap_pool_alloc_slow_ (offheap_pool_alloc_slow_v1_, named
+ * after the ABI version, offheap_pool_inline.h) everything else.  Only taking a new slab
  * locks the supply.
  * Reset gives the pool a new, globally unique epoch, which tells the stats
  * reader that every cache is stale, and sets end = cur in every cache that
@@ -72,6 +73,9 @@ _Static_assert(offsetof(struct pool_tc, cur) == offsetof(struct offheap_pool_tc_
                    offsetof(struct pool_tc, end) == offsetof(struct offheap_pool_tc_, end),
                "pool_tc must start with the fields offheap_pool.h knows");
 _Static_assert(sizeof(offheap_tid_) == sizeof(unsigned int), "offheap_tid_ as the header has it");
+/* The layout above is the one OFFHEAP_POOL_ABI_ names: change both, and
+ * the slow path's exported name changes with them. */
+_Static_assert(OFFHEAP_POOL_ABI_ == 1, "pool_tc layout is ABI version 1");
 
 struct offheap_pool {
     struct pool_tc tc[OH_MAX_THREADS]; /* first: the header indexes the pool */

@@ -16,6 +16,10 @@
 #include <dlfcn.h>
 #include <string.h>
 
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define SLOW_NAME STR(offheap_pool_alloc_slow_)
+
 static int bound_to(const char *symbol, const char *want)
 {
     void *f = dlsym(RTLD_DEFAULT, symbol);
@@ -39,12 +43,13 @@ int main(int argc, char **argv)
     const char *want = argc > 1 ? argv[1] : "liboffheap_pool.so";
     int failures = oh_inline_checks();
     failures += bound_to("offheap_pool_alloc", want);
-    failures += bound_to("offheap_pool_alloc_slow_", want);
+    /* The slow path under the name of the header's ABI version. */
+    failures += bound_to(SLOW_NAME, want);
     failures += bound_to("offheap_pool_create", want);
     /* The thread index: the program's own (GOT) binding, the global lookup
      * and the defining object's copy must be one variable. */
     Dl_info info;
-    void *slow = dlsym(RTLD_DEFAULT, "offheap_pool_alloc_slow_");
+    void *slow = dlsym(RTLD_DEFAULT, SLOW_NAME);
     void *h = slow && dladdr(slow, &info) ? dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD) : NULL;
     void *tid_global = dlsym(RTLD_DEFAULT, "offheap_tid_");
     void *tid_owner = h ? dlsym(h, "offheap_tid_") : NULL;
