@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * macro_json.c — a real library per request (issue 4, macro benchmark 2).
+ * macro_json.c — a real library per request (macro benchmark 2).
  *
  * Each request parses the same ~4 KiB JSON document (generated here,
  * deterministically), walks the tree (sums numbers and string lengths) and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * macro_request.c — the request loop of issue 4 (macro benchmark 1).
+ * macro_request.c — the request loop (macro benchmark 1).
  *
  * One request = NSMALL blocks of mixed small sizes plus NLARGE blocks of
  * 64 KiB, each written (small: whole block; large: the first 4 KiB and one

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * micro_concurrent.c — 64 B allocations from 1 and 2 threads at once
- * (issue 4, micro benchmarks):
+ * (micro benchmarks):
  *   own     every thread allocates from its own pool and resets it;
  *   shared  all threads allocate from one pool; between batches the threads
  *           meet at a barrier and one of them resets it (reset needs

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * micro_pool.c — per-operation cost of the explicit Pool and Arena beside
- * malloc/free of the same sizes (issue 4, micro benchmarks).
+ * malloc/free of the same sizes (micro benchmarks).
  *
  * Cases (each a batch of allocations, timed, then released untimed unless
  * the release is what is measured):

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * micro_scope.c — cost of a scope, through the preload (issue 4, micro
+ * micro_scope.c — cost of a scope, through the preload (micro
  * benchmarks).  Links nothing of liboffheap: it calls offheap_scope_begin()
  * and offheap_scope_end() through the weak markers of offheap.h, so it runs
  * under any allocator and measures scopes only with LD_PRELOAD=liboffheap.so.

@@ -426,11 +426,11 @@ def report_callgrind(outdir):
 
 
 def report_goals():
-    """One table of every goal of issue 4 and the limits of the reference
+    """One table of every goal and the limits of the reference
     preloads, by wall clock, CPU time and instruction count."""
     if not GOALS:
         return
-    print("## Goals of issue 4 and the limits of any preload\n")
+    print("## Goals and the limits of any preload\n")
     print("wall / cpu: medians of interleaved runs (stress: paired medians); Ir: the ratio implied by")
     print("callgrind instruction counts (1 thread).  LIMIT rows are the reference preloads: when a limit")
     print("misses a goal's target, no LD_PRELOAD library (floor) or no interposer in front of jemalloc")

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stress.c — allocator stress programs run OUTSIDE scopes (issue 4, macro
+ * stress.c — allocator stress programs run OUTSIDE scopes (macro
  * benchmark 3): under LD_PRELOAD=liboffheap.so every call goes the fallback
  * route, so the figure to watch is the ratio to jemalloc alone.
  *

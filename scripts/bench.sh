@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# bench.sh — the whole comparison of issue 4 in one command.
+# bench.sh — the whole comparison in one command.
 #
 #   scripts/bench.sh [--quick|--full] [--rounds N] [--only PARTS] [--no-install]
 #                    [--no-build] [--build-dir DIR]

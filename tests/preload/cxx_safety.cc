@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // cxx_safety.cc MODE — C++ runtime state first used inside a scope must
-// survive it (issue 3, "Scope safety": "C++ runtime state"), checked after
+// survive it ("Scope safety": "C++ runtime state"), checked after
 // 300 scopes that overwrite released memory.
 //   runtime  iostream formatting of numbers (facet caches), std::regex,
 //            exceptions, std::ostringstream, std::call_once

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cross_thread.c — realloc, malloc_usable_size and free of another thread's
- * live scope blocks (DESIGN.md: they "accept any pointer the process got from
+ * live scope blocks (docs/design.md: they "accept any pointer the process got from
  * any of our entry points, in or out of a scope, on any thread").
  *
  * Owner threads open a scope, allocate a block (small, large, aligned,

@@ -2,7 +2,7 @@
 /*
  * idle_warm_slabs.c — the pool is exhausted only by live blocks.
  *
- * A thread keeps one warm slab after its outermost scope ends (DESIGN.md:
+ * A thread keeps one warm slab after its outermost scope ends (docs/design.md:
  * "The thread keeps one warm slab").  With OFFHEAP_POOL_SIZE=4M (4 slabs of
  * 1M, set by meson.build), six long-lived threads each run one small scope
  * and then idle with no scope open, one after the other; then the main thread
