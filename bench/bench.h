@@ -15,13 +15,13 @@
 #ifndef OFFHEAP_BENCH_H
 #define OFFHEAP_BENCH_H
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/resource.h>
-#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(BENCH_HAVE_CALLGRIND)
@@ -32,8 +32,14 @@
 #define BENCH_UNUSED __attribute__((unused))
 
 /* Keep the compiler from proving a value or a pointer dead. */
-static inline void bench_keep(const void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
-static inline void bench_clobber(void) { __asm__ volatile("" : : : "memory"); }
+static inline void bench_keep(const void *p)
+{
+    __asm__ volatile("" : : "r"(p) : "memory");
+}
+static inline void bench_clobber(void)
+{
+    __asm__ volatile("" : : : "memory");
+}
 
 static inline uint64_t bench_now_ns(void)
 {
@@ -148,8 +154,10 @@ static inline void bench_cg_end(const char *program, const char *name, long ops)
 
 /* Under liboffheap: print what its counters say happened per request, so a
  * table can be checked against what really went through scopes.  Uses the
- * weak symbols of offheap.h (include it before this header to enable). */
-#if defined(OFFHEAP_H) && defined(__GNUC__)
+ * weak symbols of offheap.h (BENCH_OFFHEAP_COUNTERS enables it). */
+#if defined(BENCH_OFFHEAP_COUNTERS) && defined(__GNUC__)
+#include "offheap.h"
+
 static BENCH_UNUSED void bench_offheap_counters(const char *program, const char *name, long requests)
 {
     offheap_stats st;
@@ -159,16 +167,14 @@ static BENCH_UNUSED void bench_offheap_counters(const char *program, const char 
            " %.2f, fallback_allocs %.2f, frees_ignored %.1f, exhausted %llu, misuse %llu,"
            " pool_peak %llu KiB\n",
            (double)st.scope_blocks / r, (double)st.scope_bytes / r, (double)st.routed_by_caller / r,
-           (double)st.fallback_allocs / r, (double)st.frees_ignored / r,
-           (unsigned long long)st.exhausted, (unsigned long long)st.misuse,
-           (unsigned long long)(st.pool_peak / 1024));
+           (double)st.fallback_allocs / r, (double)st.frees_ignored / r, (unsigned long long)st.exhausted,
+           (unsigned long long)st.misuse, (unsigned long long)(st.pool_peak / 1024));
     printf("RESULT %s %s scope_blocks_per_req %.3f\n", program, name, (double)st.scope_blocks / r);
     printf("RESULT %s %s routed_per_req %.3f\n", program, name, (double)st.routed_by_caller / r);
 }
 #endif
 
-static BENCH_UNUSED void bench_result(const char *program, const char *name, const char *metric,
-                                      double value)
+static BENCH_UNUSED void bench_result(const char *program, const char *name, const char *metric, double value)
 {
     printf("RESULT %s %s %s %.3f\n", program, name, metric, value);
 }

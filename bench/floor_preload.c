@@ -53,9 +53,9 @@ extern void *__libc_memalign(size_t align, size_t n);
 extern void __libc_free(void *p);
 
 typedef struct floor_tls {
-    char *cur;   /* next header; always 8 mod 16, so results are 16-aligned */
-    char *lim;   /* end while bump allocation is on, == cur (nothing fits) otherwise */
-    char *end;   /* end of the slice, minus 8 (8 mod 16 too) */
+    char *cur; /* next header; always 8 mod 16, so results are 16-aligned */
+    char *lim; /* end while bump allocation is on, == cur (nothing fits) otherwise */
+    char *end; /* end of the slice, minus 8 (8 mod 16 too) */
     unsigned depth, escape, claimed;
     char *marks[FLOOR_MAX_DEPTH];
 } floor_tls;

@@ -27,8 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "offheap.h"
+#define BENCH_OFFHEAP_COUNTERS
 #include "bench.h"
+#include "offheap.h"
 
 /* ---- the document ------------------------------------------------------ */
 
@@ -51,8 +52,8 @@ static void make_doc(void)
                               "%s{\"id\":%d,\"name\":\"item-%05u\",\"price\":%u.%02u,"
                               "\"active\":%s,\"note\":null,\"tags\":[\"t%u\",\"k%u\"]}",
                               i ? "," : "", i, (unsigned)(r % 100000), (unsigned)(r >> 40) % 1000,
-                              (unsigned)(r >> 20) % 100, (r & 1) ? "true" : "false",
-                              (unsigned)(r >> 8) % 10, (unsigned)(r >> 12) % 10);
+                              (unsigned)(r >> 20) % 100, (r & 1) ? "true" : "false", (unsigned)(r >> 8) % 10,
+                              (unsigned)(r >> 12) % 10);
     }
     n += (size_t)snprintf(doc + n, sizeof doc - n, "]}");
     doc_len = n;
@@ -85,7 +86,10 @@ static void *bump_malloc(size_t n)
     return p;
 }
 
-static void bump_free(void *p) { (void)p; }
+static void bump_free(void *p)
+{
+    (void)p;
+}
 
 static BENCH_NOINLINE uint64_t request_cjson(int scoped)
 {
@@ -122,13 +126,19 @@ static uint64_t walk_jansson(json_t *j)
     case JSON_OBJECT: {
         const char *k;
         json_t *v;
-        json_object_foreach(j, k, v) { sum += strlen(k) + walk_jansson(v); }
+        json_object_foreach(j, k, v)
+        {
+            sum += strlen(k) + walk_jansson(v);
+        }
         break;
     }
     case JSON_ARRAY: {
         size_t i;
         json_t *v;
-        json_array_foreach(j, i, v) { sum += walk_jansson(v); }
+        json_array_foreach(j, i, v)
+        {
+            sum += walk_jansson(v);
+        }
         break;
     }
     case JSON_STRING: sum += json_string_length(j); break;
@@ -186,8 +196,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
         } else {
-            fprintf(stderr, "usage: %s [--lib cjson|jansson] [--variant lib|bump] [--requests N]"
-                            " [--quick]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--lib cjson|jansson] [--variant lib|bump] [--requests N]"
+                    " [--quick]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -217,18 +229,14 @@ int main(int argc, char **argv)
     uint64_t sum = 0;
     long warm = requests / 20 + 1;
     for (long r = 0; r < warm; r++) {
-        sum += bump ? request_cjson_bump()
-             : lib == L_CJSON ? request_cjson(scoped)
-                              : request_jansson(scoped);
+        sum += bump ? request_cjson_bump() : lib == L_CJSON ? request_cjson(scoped) : request_jansson(scoped);
     }
 
     long rss_start = bench_rss_kib(), rss_mid = 0;
     uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
     bench_cg_begin();
     for (long r = 0; r < requests; r++) {
-        sum += bump ? request_cjson_bump()
-             : lib == L_CJSON ? request_cjson(scoped)
-                              : request_jansson(scoped);
+        sum += bump ? request_cjson_bump() : lib == L_CJSON ? request_cjson(scoped) : request_jansson(scoped);
         if (r == requests / 2) rss_mid = bench_rss_kib();
     }
     uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
@@ -240,8 +248,8 @@ int main(int argc, char **argv)
     double rps = (double)requests / ((double)(t1 - t0) / 1e9);
     printf("%-11s %-8s %-6s doc=%zu B requests=%ld  %10.0f req/s  %7.3f us/req  rss start/mid/end="
            "%ld/%ld/%ld KiB  peak=%ld KiB  (checksum %llu)\n",
-           bench_alloc_name(), name, vname, doc_len, requests, rps, 1e6 / rps, rss_start, rss_mid,
-           rss_end, bench_peak_rss_kib(), (unsigned long long)sum);
+           bench_alloc_name(), name, vname, doc_len, requests, rps, 1e6 / rps, rss_start, rss_mid, rss_end,
+           bench_peak_rss_kib(), (unsigned long long)sum);
     bench_result("json", name, "req_per_s", rps);
     bench_result("json", name, "req_per_cpu_s", (double)requests / ((double)(c1 - c0) / 1e9));
     bench_result("json", name, "rss_start_kib", (double)rss_start);

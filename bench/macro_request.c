@@ -31,8 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "offheap.h"
+#define BENCH_OFFHEAP_COUNTERS
 #include "bench.h"
+#include "offheap.h"
 
 #if defined(BENCH_MIHEAP)
 #include <mimalloc.h>
@@ -88,8 +89,7 @@ static inline __attribute__((always_inline)) void *bump_alloc(bump *b, size_t n)
     return p;
 }
 
-static inline __attribute__((always_inline)) uint64_t one_request(enum variant v, long r,
-                                                                  bump *b, int *failed)
+static inline __attribute__((always_inline)) uint64_t one_request(enum variant v, long r, bump *b, int *failed)
 {
     void *small[NSMALL];
     void *large[NLARGE];
@@ -322,8 +322,7 @@ int main(int argc, char **argv)
     long rss = bench_peak_rss_kib();
     printf("%-11s %-7s threads=%d requests=%ld  %12.0f req/s  %8.3f us/req  peak_rss=%ld KiB"
            "  %.2f faults/req  (checksum %llu)\n",
-           alloc, vname, threads, requests * threads, rps, 1e6 / rps * threads, rss, faults,
-           (unsigned long long)sum);
+           alloc, vname, threads, requests * threads, rps, 1e6 / rps * threads, rss, faults, (unsigned long long)sum);
     char name[64];
     snprintf(name, sizeof name, "t%d", threads);
     bench_result("request", name, "req_per_s", rps);

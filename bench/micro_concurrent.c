@@ -152,7 +152,8 @@ int main(int argc, char **argv)
     }
     if (o.reps > 64) o.reps = 64;
     printf("micro_concurrent: 64 B, %d batches of %d per thread, median of %d reps, malloc under"
-           " %s\n", batches, BATCH, o.reps, bench_alloc_name());
+           " %s\n",
+           batches, BATCH, o.reps, bench_alloc_name());
     for (int threads = 1; threads <= 2; threads++) {
         double v[3][64], f[3][64];
         for (int r = 0; r < o.reps; r++)
@@ -164,8 +165,8 @@ int main(int argc, char **argv)
             double fmed = bench_median(f[m], o.reps);
             printf("  %-18s threads=%d %8.2f ns/op per thread  %8.1f Mops/s total  %8.1f page faults"
                    "/batch%s%s\n",
-                   mode_name[m], threads, med, threads * 1e3 / med, fmed,
-                   m == M_MALLOC ? "  under " : "", m == M_MALLOC ? bench_alloc_name() : "");
+                   mode_name[m], threads, med, threads * 1e3 / med, fmed, m == M_MALLOC ? "  under " : "",
+                   m == M_MALLOC ? bench_alloc_name() : "");
             bench_result("micro_concurrent", name, "ns_per_op", med);
             bench_result("micro_concurrent", name, "faults_per_batch", fmed);
         }

@@ -61,8 +61,8 @@ static offheap_pool *make_pool(size_t pool_size, size_t slab_size, unsigned prea
 
 /* ---- one repetition of each variant: returns ns per operation ---------- */
 
-static BENCH_NOINLINE double rep_pool(const char *name, offheap_pool *pool, int n,
-                                      const size_t *sz, size_t fixed, int touch)
+static BENCH_NOINLINE double rep_pool(const char *name, offheap_pool *pool, int n, const size_t *sz, size_t fixed,
+                                      int touch)
 {
     if (cg) bench_cg_begin();
     uint64_t t0 = bench_now_ns();
@@ -83,8 +83,7 @@ static BENCH_NOINLINE double rep_pool(const char *name, offheap_pool *pool, int 
  * pointer is read once per repetition, so the loop calls, never inlines. */
 static void *(*volatile exported_alloc)(offheap_pool *, size_t) = offheap_pool_alloc;
 
-static BENCH_NOINLINE double rep_pool_call(const char *name, offheap_pool *pool, int n,
-                                           size_t fixed)
+static BENCH_NOINLINE double rep_pool_call(const char *name, offheap_pool *pool, int n, size_t fixed)
 {
     void *(*alloc)(offheap_pool *, size_t) = exported_alloc;
     if (cg) bench_cg_begin();
@@ -101,8 +100,7 @@ static BENCH_NOINLINE double rep_pool_call(const char *name, offheap_pool *pool,
     return (double)(t1 - t0) / n;
 }
 
-static BENCH_NOINLINE double rep_arena(const char *name, offheap_arena *a, int n,
-                                       const size_t *sz, size_t fixed)
+static BENCH_NOINLINE double rep_arena(const char *name, offheap_arena *a, int n, const size_t *sz, size_t fixed)
 {
     if (cg) bench_cg_begin();
     uint64_t t0 = bench_now_ns();
@@ -119,8 +117,8 @@ static BENCH_NOINLINE double rep_arena(const char *name, offheap_arena *a, int n
 }
 
 /* malloc then free of the same sizes; *free_ns gets the free side. */
-static BENCH_NOINLINE double rep_malloc(const char *name, int n, const size_t *sz, size_t fixed,
-                                        int touch, double *free_ns)
+static BENCH_NOINLINE double rep_malloc(const char *name, int n, const size_t *sz, size_t fixed, int touch,
+                                        double *free_ns)
 {
     char cgname[64];
     snprintf(cgname, sizeof cgname, "%s-malloc", name);
@@ -157,8 +155,8 @@ static void row(const char *name, const char *what, double ns, const char *note)
 
 /* Run `reps` interleaved repetitions of a pool-or-arena case and the malloc
  * case of the same sizes and print the medians. */
-static void run_case(const char *name, int reps, int n, const size_t *sz, size_t fixed, int touch,
-                     offheap_pool *pool, offheap_arena *arena)
+static void run_case(const char *name, int reps, int n, const size_t *sz, size_t fixed, int touch, offheap_pool *pool,
+                     offheap_arena *arena)
 {
     double a[64], m[64], f[64];
     if (reps > 64) reps = 64;

@@ -31,8 +31,14 @@
 static uint32_t mix[MIX];
 static void *ptrs[MIX];
 
-static inline void scope_begin(void) { OFFHEAP_SCOPE_BEGIN(); }
-static inline void scope_end(void) { OFFHEAP_SCOPE_END(); }
+static inline void scope_begin(void)
+{
+    OFFHEAP_SCOPE_BEGIN();
+}
+static inline void scope_end(void)
+{
+    OFFHEAP_SCOPE_END();
+}
 
 static BENCH_NOINLINE void it_scope_empty(void)
 {
@@ -76,8 +82,8 @@ static BENCH_NOINLINE void it_mf(int n, int mixed)
 }
 
 enum which { S_EMPTY, S_1, S_16, S_200, S_FREE16, MF_1, MF_16, MF_200, NCASES };
-static const char *names[NCASES] = {"scope_empty", "scope_1x64",  "scope_16x64", "scope_200mix",
-                                    "scope_free16", "mf_1x64",     "mf_16x64",    "mf_200mix"};
+static const char *names[NCASES] = {"scope_empty",  "scope_1x64", "scope_16x64", "scope_200mix",
+                                    "scope_free16", "mf_1x64",    "mf_16x64",    "mf_200mix"};
 static const int allocs[NCASES] = {0, 1, 16, MIX, 16, 1, 16, MIX};
 
 static void one(enum which w)

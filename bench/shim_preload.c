@@ -140,7 +140,7 @@ static struct {
     void *(*memalign)(size_t, size_t);
     void *(*valloc)(size_t);
     size_t (*usable)(void *);
-} fn = {boot_malloc, boot_free, boot_calloc, boot_realloc, boot_posix_memalign,
+} fn = {boot_malloc,        boot_free,     boot_calloc, boot_realloc, boot_posix_memalign,
         boot_aligned_alloc, boot_memalign, boot_valloc, boot_usable};
 
 /* ---- the interposed functions: one indirect tail jump each --------------- */
@@ -198,9 +198,9 @@ __attribute__((constructor)) static void shim_bind(void)
 {
     void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!h) return; /* cannot happen: it is our dependency; boot versions stay */
-    void *m = dlsym(h, "malloc"), *f = dlsym(h, "free"), *c = dlsym(h, "calloc"),
-         *r = dlsym(h, "realloc"), *pm = dlsym(h, "posix_memalign"), *aa = dlsym(h, "aligned_alloc"),
-         *ma = dlsym(h, "memalign"), *va = dlsym(h, "valloc"), *us = dlsym(h, "malloc_usable_size");
+    void *m = dlsym(h, "malloc"), *f = dlsym(h, "free"), *c = dlsym(h, "calloc"), *r = dlsym(h, "realloc"),
+         *pm = dlsym(h, "posix_memalign"), *aa = dlsym(h, "aligned_alloc"), *ma = dlsym(h, "memalign"),
+         *va = dlsym(h, "valloc"), *us = dlsym(h, "malloc_usable_size");
     /* jemalloc stays loaded (our dependency); the handle is kept. */
     if (!m || !f || !c || !r || !pm || !aa || !ma || !va || !us || m == SHIM_FP(malloc)) return;
     fn.malloc = (void *(*)(size_t))(uintptr_t)m;

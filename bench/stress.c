@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "offheap.h"
 #include "bench.h"
+#include "offheap.h"
 
 static int quick;
 
@@ -159,8 +159,7 @@ static long run_xmalloc(int threads)
     pthread_t tid[64];
     xm_per_producer = (quick ? 400000L : 4000000L) / producers;
     xm_producers_left = producers;
-    for (int i = 0; i < producers; i++)
-        pthread_create(&tid[i], NULL, xm_producer, (void *)(uintptr_t)(i + 1));
+    for (int i = 0; i < producers; i++) pthread_create(&tid[i], NULL, xm_producer, (void *)(uintptr_t)(i + 1));
     for (int i = 0; i < consumers; i++) pthread_create(&tid[producers + i], NULL, xm_consumer, NULL);
     for (int i = 0; i < producers + consumers; i++) pthread_join(tid[i], NULL);
     return xm_per_producer * producers;
@@ -234,8 +233,8 @@ int main(int argc, char **argv)
     double secs = (double)(t1 - t0) / 1e9;
     printf("%-11s stress %-8s threads=%d%s ops=%ld  %8.3f s  %12.0f ops/s  %7.2f ns/op"
            "  peak_rss=%ld KiB\n",
-           bench_alloc_name(), test, threads, armed ? (OFFHEAP_LOADED() ? " armed" : " armed(no markers)") : "", ops, secs, (double)ops / secs, secs * 1e9 / (double)ops,
-           bench_peak_rss_kib());
+           bench_alloc_name(), test, threads, armed ? (OFFHEAP_LOADED() ? " armed" : " armed(no markers)") : "", ops,
+           secs, (double)ops / secs, secs * 1e9 / (double)ops, bench_peak_rss_kib());
     bench_result("stress", test, "ops_per_s", (double)ops / secs);
     bench_result("stress", test, "ops_per_cpu_s", (double)ops / ((double)(c1 - c0) / 1e9));
     bench_result("stress", test, "peak_rss_kib", (double)bench_peak_rss_kib());

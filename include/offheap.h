@@ -90,33 +90,33 @@ OFFHEAP_PUBLIC int offheap_owns(const void *ptr);
 /* Process-wide figures.  Counters are totals since start over all threads
  * (live and exited); byte figures are bytes. */
 typedef struct offheap_stats {
-    uint64_t scopes;            /* scopes entered (tag bases included) */
-    uint64_t depth_peak;        /* deepest nesting seen on any thread */
-    uint64_t scope_blocks;      /* blocks served in scopes */
-    uint64_t scope_bytes;       /* bytes taken from slabs by scope blocks
+    uint64_t scopes;               /* scopes entered (tag bases included) */
+    uint64_t depth_peak;           /* deepest nesting seen on any thread */
+    uint64_t scope_blocks;         /* blocks served in scopes */
+    uint64_t scope_bytes;          /* bytes taken from slabs by scope blocks
                                    (headers and padding included; counted
                                    at slab switches and scope ends) */
     uint64_t scope_bytes_released; /* bytes given back by scope ends */
-    uint64_t frees_ignored;     /* free() of pool blocks (no-ops) */
-    uint64_t reallocs_in_place; /* reallocs of a scope block that grew or
+    uint64_t frees_ignored;        /* free() of pool blocks (no-ops) */
+    uint64_t reallocs_in_place;    /* reallocs of a scope block that grew or
                                    shrank where it was */
-    uint64_t reallocs_moved_out; /* reallocs of a scope block outside its
+    uint64_t reallocs_moved_out;   /* reallocs of a scope block outside its
                                    scope, moved to the ordinary heap */
-    uint64_t routed_by_caller;  /* in-scope allocations sent to the heap
+    uint64_t routed_by_caller;     /* in-scope allocations sent to the heap
                                    because libc, ld.so or an
                                    OFFHEAP_EXCLUDE library asked */
-    uint64_t exhausted;         /* allocations the pool could not serve */
-    uint64_t misuse;            /* unmatched ends, nesting past the limit */
-    uint64_t fallback_allocs;   /* allocations served by jemalloc */
-    uint64_t fallback_frees;    /* frees passed to jemalloc */
-    uint64_t slabs_in_use;      /* process pool slabs held by threads now */
-    uint64_t slabs_committed;   /* slabs whose pages are resident or
+    uint64_t exhausted;            /* allocations the pool could not serve */
+    uint64_t misuse;               /* unmatched ends, nesting past the limit */
+    uint64_t fallback_allocs;      /* allocations served by jemalloc */
+    uint64_t fallback_frees;       /* frees passed to jemalloc */
+    uint64_t slabs_in_use;         /* process pool slabs held by threads now */
+    uint64_t slabs_committed;      /* slabs whose pages are resident or
                                    retained */
-    uint64_t slabs_total;       /* slabs the pool can hold */
-    uint64_t slab_size;         /* bytes per slab */
-    uint64_t pool_reserved;     /* bytes of address space reserved */
-    uint64_t pool_peak;         /* most slab bytes in use at once */
-    uint64_t threads;           /* threads that used a scope or tag */
+    uint64_t slabs_total;          /* slabs the pool can hold */
+    uint64_t slab_size;            /* bytes per slab */
+    uint64_t pool_reserved;        /* bytes of address space reserved */
+    uint64_t pool_peak;            /* most slab bytes in use at once */
+    uint64_t threads;              /* threads that used a scope or tag */
 } offheap_stats;
 
 /* Fill *out.  Returns 0, or EINVAL for NULL.  Reads every thread's counters
@@ -178,10 +178,10 @@ static inline const struct offheap_markers_ *offheap_markers_(void)
 
 /* 1 when liboffheap.so is loaded in this process. */
 #define OFFHEAP_LOADED() (offheap_markers_()->state == 1)
-#define OFFHEAP_MARKER_CALL_(fn)                                                                   \
-    do {                                                                                           \
-        const struct offheap_markers_ *m_ = offheap_markers_();                                    \
-        if (m_->state == 1) m_->fn();                                                              \
+#define OFFHEAP_MARKER_CALL_(fn)                                                                                       \
+    do {                                                                                                               \
+        const struct offheap_markers_ *m_ = offheap_markers_();                                                        \
+        if (m_->state == 1) m_->fn();                                                                                  \
     } while (0)
 #define OFFHEAP_SCOPE_BEGIN() OFFHEAP_MARKER_CALL_(begin)
 #define OFFHEAP_SCOPE_END() OFFHEAP_MARKER_CALL_(end)

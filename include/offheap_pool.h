@@ -113,8 +113,7 @@ OFFHEAP_API OFFHEAP_MALLOC_LIKE void *offheap_pool_alloc(offheap_pool *pool, siz
 /* As offheap_pool_alloc(), aligned to `align`, a power of two (any value up
  * to the pool size).  EINVAL also when align is not a power of two.
  * Thread-safe. */
-OFFHEAP_API OFFHEAP_MALLOC_LIKE void *offheap_pool_alloc_aligned(offheap_pool *pool, size_t size,
-                                                                 size_t align);
+OFFHEAP_API OFFHEAP_MALLOC_LIKE void *offheap_pool_alloc_aligned(offheap_pool *pool, size_t size, size_t align);
 
 /* Free every block of the pool at once and keep its pages committed for the
  * next allocations (cost: O(slabs + thread indices that allocated from the
@@ -168,8 +167,7 @@ OFFHEAP_API OFFHEAP_MALLOC_LIKE void *offheap_arena_alloc(offheap_arena *arena, 
 
 /* As offheap_arena_alloc() with `align`, a power of two; EINVAL otherwise.
  * Single producer. */
-OFFHEAP_API OFFHEAP_MALLOC_LIKE void *offheap_arena_alloc_aligned(offheap_arena *arena, size_t size,
-                                                                   size_t align);
+OFFHEAP_API OFFHEAP_MALLOC_LIKE void *offheap_arena_alloc_aligned(offheap_arena *arena, size_t size, size_t align);
 
 /* Bytes still available for a 16-byte aligned allocation; 0 for NULL.
  * Single producer. */
@@ -233,8 +231,8 @@ typedef void (*offheap_pressure_fn)(const offheap_pressure_event *event, void *u
  * jemalloc's statistics cannot be read (jemalloc is not loaded: a program
  * that links liboffheap_pool.so and uses glibc's malloc); EAGAIN when all 16 slots are taken
  * or the monitor thread cannot be started.  Thread-safe. */
-OFFHEAP_API int offheap_pressure_register(int source, size_t threshold, offheap_pressure_fn fn,
-                                          void *user, unsigned interval_ms, int *id);
+OFFHEAP_API int offheap_pressure_register(int source, size_t threshold, offheap_pressure_fn fn, void *user,
+                                          unsigned interval_ms, int *id);
 
 /* Remove a registration; after it returns the callback is not running and
  * will not run again.  Returns 0 or EINVAL (unknown id).  Must not be called

@@ -89,8 +89,8 @@ extern __thread unsigned int offheap_tid_ OFFHEAP_API __attribute__((tls_model("
 #endif
 /* Steps on x86-64 when size is a constant: TLS index load, pool test, index
  * scale and add, two loads, compare, add, store (about 10 instructions). */
-extern __inline__ __attribute__((__gnu_inline__)) OFFHEAP_MALLOC_LIKE void *
-offheap_pool_alloc(offheap_pool *pool, size_t size)
+extern __inline__ __attribute__((__gnu_inline__)) OFFHEAP_MALLOC_LIKE void *offheap_pool_alloc(offheap_pool *pool,
+                                                                                               size_t size)
 {
     if (__builtin_expect(!!pool, 1)) {
         struct offheap_pool_tc_ *c =
@@ -98,8 +98,7 @@ offheap_pool_alloc(offheap_pool *pool, size_t size)
         char *p = c->cur;
         if (__builtin_expect(size - 1 < OFFHEAP_CAST_(size_t, c->end - p), 1)) {
             __atomic_store_n(&c->cur,
-                             p + ((size + (OFFHEAP_ALIGNMENT - 1)) &
-                                  ~OFFHEAP_CAST_(size_t, OFFHEAP_ALIGNMENT - 1)),
+                             p + ((size + (OFFHEAP_ALIGNMENT - 1)) & ~OFFHEAP_CAST_(size_t, OFFHEAP_ALIGNMENT - 1)),
                              __ATOMIC_RELAXED);
             return p;
         }

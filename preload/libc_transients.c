@@ -82,8 +82,7 @@ EXPORT char *strndup(const char *s, size_t max)
     return p;
 }
 
-__attribute__((format(printf, 2, 0))) static int vasprintf_as(char **out, const char *fmt, va_list ap,
-                                                             void *ra)
+__attribute__((format(printf, 2, 0))) static int vasprintf_as(char **out, const char *fmt, va_list ap, void *ra)
 {
     char small[256];
     va_list copy;

@@ -213,7 +213,6 @@ void oh_cxx_free(void *p, size_t size, size_t align)
     else dallocx(p, MALLOCX_ALIGN(align));
 }
 
-
 /* Our own entry points, not whatever the process binds the names to
  * (init.c gives them to the PLT code). */
 #if defined(__GNUC__) && !defined(__clang__)

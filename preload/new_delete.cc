@@ -14,7 +14,8 @@
 #define OH_EXPORT __attribute__((visibility("default")))
 #define OH_RA() __builtin_return_address(0)
 
-namespace {
+namespace
+{
 
 void *new_loop(std::size_t n, std::size_t align, void *ra)
 {
@@ -38,12 +39,30 @@ void *new_nothrow(std::size_t n, std::size_t align, void *ra) noexcept
 
 } // namespace
 
-OH_EXPORT void *operator new(std::size_t n) { return new_loop(n, 0, OH_RA()); }
-OH_EXPORT void *operator new[](std::size_t n) { return new_loop(n, 0, OH_RA()); }
-OH_EXPORT void *operator new(std::size_t n, const std::nothrow_t &) noexcept { return new_nothrow(n, 0, OH_RA()); }
-OH_EXPORT void *operator new[](std::size_t n, const std::nothrow_t &) noexcept { return new_nothrow(n, 0, OH_RA()); }
-OH_EXPORT void *operator new(std::size_t n, std::align_val_t a) { return new_loop(n, static_cast<std::size_t>(a), OH_RA()); }
-OH_EXPORT void *operator new[](std::size_t n, std::align_val_t a) { return new_loop(n, static_cast<std::size_t>(a), OH_RA()); }
+OH_EXPORT void *operator new(std::size_t n)
+{
+    return new_loop(n, 0, OH_RA());
+}
+OH_EXPORT void *operator new[](std::size_t n)
+{
+    return new_loop(n, 0, OH_RA());
+}
+OH_EXPORT void *operator new(std::size_t n, const std::nothrow_t &) noexcept
+{
+    return new_nothrow(n, 0, OH_RA());
+}
+OH_EXPORT void *operator new[](std::size_t n, const std::nothrow_t &) noexcept
+{
+    return new_nothrow(n, 0, OH_RA());
+}
+OH_EXPORT void *operator new(std::size_t n, std::align_val_t a)
+{
+    return new_loop(n, static_cast<std::size_t>(a), OH_RA());
+}
+OH_EXPORT void *operator new[](std::size_t n, std::align_val_t a)
+{
+    return new_loop(n, static_cast<std::size_t>(a), OH_RA());
+}
 OH_EXPORT void *operator new(std::size_t n, std::align_val_t a, const std::nothrow_t &) noexcept
 {
     return new_nothrow(n, static_cast<std::size_t>(a), OH_RA());
@@ -53,14 +72,38 @@ OH_EXPORT void *operator new[](std::size_t n, std::align_val_t a, const std::not
     return new_nothrow(n, static_cast<std::size_t>(a), OH_RA());
 }
 
-OH_EXPORT void operator delete(void *p) noexcept { oh_cxx_free(p, 0, 0); }
-OH_EXPORT void operator delete[](void *p) noexcept { oh_cxx_free(p, 0, 0); }
-OH_EXPORT void operator delete(void *p, const std::nothrow_t &) noexcept { oh_cxx_free(p, 0, 0); }
-OH_EXPORT void operator delete[](void *p, const std::nothrow_t &) noexcept { oh_cxx_free(p, 0, 0); }
-OH_EXPORT void operator delete(void *p, std::size_t n) noexcept { oh_cxx_free(p, n, 0); }
-OH_EXPORT void operator delete[](void *p, std::size_t n) noexcept { oh_cxx_free(p, n, 0); }
-OH_EXPORT void operator delete(void *p, std::align_val_t a) noexcept { oh_cxx_free(p, 0, static_cast<std::size_t>(a)); }
-OH_EXPORT void operator delete[](void *p, std::align_val_t a) noexcept { oh_cxx_free(p, 0, static_cast<std::size_t>(a)); }
+OH_EXPORT void operator delete(void *p) noexcept
+{
+    oh_cxx_free(p, 0, 0);
+}
+OH_EXPORT void operator delete[](void *p) noexcept
+{
+    oh_cxx_free(p, 0, 0);
+}
+OH_EXPORT void operator delete(void *p, const std::nothrow_t &) noexcept
+{
+    oh_cxx_free(p, 0, 0);
+}
+OH_EXPORT void operator delete[](void *p, const std::nothrow_t &) noexcept
+{
+    oh_cxx_free(p, 0, 0);
+}
+OH_EXPORT void operator delete(void *p, std::size_t n) noexcept
+{
+    oh_cxx_free(p, n, 0);
+}
+OH_EXPORT void operator delete[](void *p, std::size_t n) noexcept
+{
+    oh_cxx_free(p, n, 0);
+}
+OH_EXPORT void operator delete(void *p, std::align_val_t a) noexcept
+{
+    oh_cxx_free(p, 0, static_cast<std::size_t>(a));
+}
+OH_EXPORT void operator delete[](void *p, std::align_val_t a) noexcept
+{
+    oh_cxx_free(p, 0, static_cast<std::size_t>(a));
+}
 OH_EXPORT void operator delete(void *p, std::align_val_t a, const std::nothrow_t &) noexcept
 {
     oh_cxx_free(p, 0, static_cast<std::size_t>(a));

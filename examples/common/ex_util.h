@@ -66,13 +66,13 @@ static inline size_t ex_rss_bytes(void)
 /* Count failed checks instead of aborting so one run reports all of them. */
 static int ex_failures;
 static int ex_checks;
-#define EX_CHECK(cond)                                                                             \
-    do {                                                                                           \
-        ex_checks++;                                                                               \
-        if (!(cond)) {                                                                             \
-            ex_failures++;                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
+#define EX_CHECK(cond)                                                                                                 \
+    do {                                                                                                               \
+        ex_checks++;                                                                                                   \
+        if (!(cond)) {                                                                                                 \
+            ex_failures++;                                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                                   \
+        }                                                                                                              \
     } while (0)
 
 #endif

@@ -140,8 +140,7 @@ static bool handle_orders(int fd, const char *body, size_t len, bool keep_alive)
     json_error_t err;
     json_t *root = json_loadb(body, len, 0, &err);
     if (!root) {
-        json_t *e = json_pack("{s:s, s:i, s:i}", "error", err.text, "line", err.line, "column",
-                              err.column);
+        json_t *e = json_pack("{s:s, s:i, s:i}", "error", err.text, "line", err.line, "column", err.column);
         char *txt = json_dumps(e, JSON_COMPACT);
         ok = txt && respond_text(fd, 400, txt, keep_alive);
         free(txt);
@@ -152,8 +151,7 @@ static bool handle_orders(int fd, const char *body, size_t len, bool keep_alive)
     json_t *items = NULL;
     if (json_unpack_ex(root, &err, 0, "{s:s, s:o}", "customer", &customer, "items", &items) != 0 ||
         !json_is_array(items)) {
-        ok = respond_text(fd, 422, "{\"error\":\"expected {customer: string, items: array}\"}",
-                          keep_alive);
+        ok = respond_text(fd, 422, "{\"error\":\"expected {customer: string, items: array}\"}", keep_alive);
         json_decref(root);
         goto out;
     }
@@ -165,11 +163,10 @@ static bool handle_orders(int fd, const char *body, size_t len, bool keep_alive)
     {
         json_int_t sku, qty;
         double price;
-        if (json_unpack(it, "{s:I, s:I, s:F}", "sku", &sku, "qty", &qty, "price", &price) != 0 ||
-            qty < 0 || price < 0) {
+        if (json_unpack(it, "{s:I, s:I, s:F}", "sku", &sku, "qty", &qty, "price", &price) != 0 || qty < 0 ||
+            price < 0) {
             char msg[96];
-            snprintf(msg, sizeof msg, "{\"error\":\"item %zu: expected {sku, qty >= 0, price >= 0}\"}",
-                     i);
+            snprintf(msg, sizeof msg, "{\"error\":\"item %zu: expected {sku, qty >= 0, price >= 0}\"}", i);
             ok = respond_text(fd, 422, msg, keep_alive);
             json_decref(root);
             goto out;
@@ -179,9 +176,9 @@ static bool handle_orders(int fd, const char *body, size_t len, bool keep_alive)
         if (price > max_price) max_price = price;
     }
     int scoped = scope_depth_fn && scope_depth_fn() > 0;
-    json_t *answer = json_pack("{s:s, s:I, s:I, s:f, s:f, s:b}", "customer", customer, "items",
-                               (json_int_t)json_array_size(items), "quantity", quantity, "total",
-                               total, "max_price", max_price, "scoped", scoped);
+    json_t *answer =
+        json_pack("{s:s, s:I, s:I, s:f, s:f, s:b}", "customer", customer, "items", (json_int_t)json_array_size(items),
+                  "quantity", quantity, "total", total, "max_price", max_price, "scoped", scoped);
     char *txt = answer ? json_dumps(answer, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     ok = txt ? respond_text(fd, 200, txt, keep_alive)
              : respond_text(fd, 500, "{\"error\":\"out of memory\"}", keep_alive);
@@ -221,8 +218,8 @@ static bool handle_stats(int fd, bool keep_alive)
                      "{\"requests\":%lu,\"offheap_loaded\":%s,\"scopes\":%llu,"
                      "\"scope_blocks\":%llu,\"scope_bytes\":%llu,\"scope_bytes_released\":%llu,"
                      "\"rss\":%zu}",
-                     atomic_load(&requests_served), loaded ? "true" : "false", scopes, blocks,
-                     bytes, released, rss_bytes());
+                     atomic_load(&requests_served), loaded ? "true" : "false", scopes, blocks, bytes, released,
+                     rss_bytes());
     return respond(fd, 200, buf, (size_t)n, keep_alive);
 }
 
@@ -231,8 +228,7 @@ static bool handle_stats(int fd, bool keep_alive)
 /* ------------------------------------------------------------------------ */
 
 /* Case-insensitive search for header `name` in [h, end); value in *v. */
-static bool find_header(const char *h, const char *end, const char *name, const char **v,
-                        size_t *vlen)
+static bool find_header(const char *h, const char *end, const char *name, const char **v, size_t *vlen)
 {
     size_t nl = strlen(name);
     while (h < end) {
@@ -337,8 +333,7 @@ static void *connection_main(void *arg)
             ok = respond_text(fd, 200, "{\"ok\":true}", keep);
         } else if (strcmp(method, "GET") == 0 && strcmp(path, "/stats") == 0) {
             ok = handle_stats(fd, keep);
-        } else if (strcmp(path, "/orders") == 0 || strcmp(path, "/health") == 0 ||
-                   strcmp(path, "/stats") == 0) {
+        } else if (strcmp(path, "/orders") == 0 || strcmp(path, "/health") == 0 || strcmp(path, "/stats") == 0) {
             ok = respond_text(fd, 405, "{\"error\":\"method not allowed\"}", keep);
         } else {
             ok = respond_text(fd, 404, "{\"error\":\"not found\"}", keep);
@@ -438,8 +433,7 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* 127.0.0.1 only, never a public address */
-    if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
-        listen(listen_fd, 512) != 0) {
+    if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listen_fd, 512) != 0) {
         perror("bind/listen 127.0.0.1");
         return 1;
     }

@@ -38,17 +38,17 @@ static bool preloaded;
 static int failures, checks;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        pthread_mutex_lock(&report_lock);                                                          \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);              \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
-        pthread_mutex_unlock(&report_lock);                                                        \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        pthread_mutex_lock(&report_lock);                                                                              \
+        checks++;                                                                                                      \
+        if (!(cond)) {                                                                                                 \
+            failures++;                                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
+        pthread_mutex_unlock(&report_lock);                                                                            \
     } while (0)
 
 static int connect_local(void)
@@ -92,8 +92,8 @@ typedef struct conn {
 
 typedef struct response {
     int status;
-    bool close;    /* Connection: close */
-    char *body;    /* malloc'd, NUL-terminated */
+    bool close; /* Connection: close */
+    char *body; /* malloc'd, NUL-terminated */
     size_t len;
 } response;
 
@@ -153,19 +153,15 @@ static bool read_response(conn *c, response *r)
     return true;
 }
 
-static bool request(conn *c, const char *method, const char *path, const char *body,
-                    const char *extra_headers, response *r)
+static bool request(conn *c, const char *method, const char *path, const char *body, const char *extra_headers,
+                    response *r)
 {
     size_t blen = body ? strlen(body) : 0;
     char head[512];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%zu\r\n\r\n", method, path,
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%zu\r\n\r\n", method, path,
                      extra_headers ? extra_headers : "",
-                     body ? "Content-Type: application/json\r\nContent-Length: "
-                          : "Content-Length: ",
-                     blen);
-    return send_all(c->fd, head, (size_t)n) && (!body || send_all(c->fd, body, blen)) &&
-           read_response(c, r);
+                     body ? "Content-Type: application/json\r\nContent-Length: " : "Content-Length: ", blen);
+    return send_all(c->fd, head, (size_t)n) && (!body || send_all(c->fd, body, blen)) && read_response(c, r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -192,16 +188,14 @@ static void make_order(uint64_t seed, size_t nitems, order *o)
         s = s * 6364136223846793005u + 1442695040888963407u;
         long long qty = (long long)((s >> 33) % 10);
         double price = (double)((s >> 13) % 100000) / 100.0; /* exact cents */
-        json_array_append_new(items, json_pack("{s:I, s:I, s:f, s:s}", "sku",
-                                               (json_int_t)((s >> 40) % 100000), "qty",
-                                               (json_int_t)qty, "price", price, "note",
-                                               "fragile, keep upright"));
+        json_array_append_new(items, json_pack("{s:I, s:I, s:f, s:s}", "sku", (json_int_t)((s >> 40) % 100000), "qty",
+                                               (json_int_t)qty, "price", price, "note", "fragile, keep upright"));
         o->quantity += qty;
         o->total += (double)qty * price;
         if (price > o->max_price) o->max_price = price;
     }
-    json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}}", "customer", o->customer, "items", items,
-                             "meta", "channel", "web", "gift", (int)(seed % 2));
+    json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}}", "customer", o->customer, "items", items, "meta", "channel",
+                             "web", "gift", (int)(seed % 2));
     o->json = json_dumps(root, JSON_COMPACT);
     json_decref(root);
 }
@@ -217,20 +211,16 @@ static void check_order_answer(const order *o, const response *r, const char *wh
     json_int_t items = -1, quantity = -1;
     double total = -1, max_price = -1;
     int scoped = -1;
-    int rc = json_unpack(a, "{s:s, s:I, s:I, s:F, s:F, s:b}", "customer", &customer, "items",
-                         &items, "quantity", &quantity, "total", &total, "max_price", &max_price,
-                         "scoped", &scoped);
+    int rc = json_unpack(a, "{s:s, s:I, s:I, s:F, s:F, s:b}", "customer", &customer, "items", &items, "quantity",
+                         &quantity, "total", &total, "max_price", &max_price, "scoped", &scoped);
     CHECK(rc == 0, "%s: answer has the wrong shape: %s", where, r->body);
     CHECK(strcmp(customer, o->customer) == 0, "%s: customer %s", where, customer);
-    CHECK(items == o->items && quantity == o->quantity, "%s: items %lld quantity %lld", where,
-          (long long)items, (long long)quantity);
+    CHECK(items == o->items && quantity == o->quantity, "%s: items %lld quantity %lld", where, (long long)items,
+          (long long)quantity);
     double tol = 1e-9 * (o->total > 1 ? o->total : 1);
-    CHECK(total - o->total < tol && o->total - total < tol, "%s: total %.6f expected %.6f",
-          where, total, o->total);
-    CHECK(max_price == o->max_price, "%s: max_price %.2f expected %.2f", where, max_price,
-          o->max_price);
-    CHECK(scoped == (preloaded ? 1 : 0), "%s: scoped %d with preload %d", where, scoped,
-          preloaded);
+    CHECK(total - o->total < tol && o->total - total < tol, "%s: total %.6f expected %.6f", where, total, o->total);
+    CHECK(max_price == o->max_price, "%s: max_price %.2f expected %.2f", where, max_price, o->max_price);
+    CHECK(scoped == (preloaded ? 1 : 0), "%s: scoped %d with preload %d", where, scoped, preloaded);
     json_decref(a);
 }
 
@@ -336,20 +326,18 @@ int main(int argc, char **argv)
     CHECK(conn_open(&c), "connect");
 
     /* Simple routes and errors on one keep-alive connection. */
-    CHECK(request(&c, "GET", "/health", NULL, NULL, &r) && r.status == 200 &&
-              strcmp(r.body, "{\"ok\":true}") == 0,
+    CHECK(request(&c, "GET", "/health", NULL, NULL, &r) && r.status == 200 && strcmp(r.body, "{\"ok\":true}") == 0,
           "health: %d %s", r.status, r.body);
     free(r.body);
-    CHECK(request(&c, "POST", "/orders", "{\"customer\": \"x\", \"items\": [1,", NULL, &r) &&
-              r.status == 400 && strstr(r.body, "\"error\"") && strstr(r.body, "\"column\""),
+    CHECK(request(&c, "POST", "/orders", "{\"customer\": \"x\", \"items\": [1,", NULL, &r) && r.status == 400 &&
+              strstr(r.body, "\"error\"") && strstr(r.body, "\"column\""),
           "bad json: %d %s", r.status, r.body);
     free(r.body);
-    CHECK(request(&c, "POST", "/orders", "[1, 2, 3]", NULL, &r) && r.status == 422,
-          "wrong shape: %d %s", r.status, r.body);
+    CHECK(request(&c, "POST", "/orders", "[1, 2, 3]", NULL, &r) && r.status == 422, "wrong shape: %d %s", r.status,
+          r.body);
     free(r.body);
-    CHECK(request(&c, "POST", "/orders", "{\"customer\":\"x\",\"items\":[{\"sku\":1}]}", NULL,
-                  &r) &&
-              r.status == 422 && strstr(r.body, "item 0"),
+    CHECK(request(&c, "POST", "/orders", "{\"customer\":\"x\",\"items\":[{\"sku\":1}]}", NULL, &r) && r.status == 422 &&
+              strstr(r.body, "item 0"),
           "bad item: %d %s", r.status, r.body);
     free(r.body);
     CHECK(request(&c, "GET", "/nope", NULL, NULL, &r) && r.status == 404, "404: %d", r.status);
@@ -407,8 +395,7 @@ int main(int argc, char **argv)
     /* Connection: close is honoured. */
     {
         CHECK(conn_open(&c), "connect 2");
-        CHECK(request(&c, "GET", "/health", NULL, "Connection: close\r\n", &r) &&
-                  r.status == 200 && r.close,
+        CHECK(request(&c, "GET", "/health", NULL, "Connection: close\r\n", &r) && r.status == 200 && r.close,
               "close: %d", r.status);
         free(r.body);
         char b;
@@ -440,18 +427,16 @@ int main(int argc, char **argv)
         json_t *s = json_loads(r.body ? r.body : "", 0, NULL);
         json_int_t reqs = -1, blocks = -1, scopes = -1;
         int loaded = -1;
-        CHECK(s && json_unpack(s, "{s:I, s:b, s:I, s:I}", "requests", &reqs, "offheap_loaded",
-                               &loaded, "scopes", &scopes, "scope_blocks", &blocks) == 0,
+        CHECK(s && json_unpack(s, "{s:I, s:b, s:I, s:I}", "requests", &reqs, "offheap_loaded", &loaded, "scopes",
+                               &scopes, "scope_blocks", &blocks) == 0,
               "stats: %s", r.body);
-        CHECK(reqs == sent, "stats: server counted %lld requests, we sent %d",
-              (long long)reqs, sent);
+        CHECK(reqs == sent, "stats: server counted %lld requests, we sent %d", (long long)reqs, sent);
         CHECK(loaded == preloaded, "stats: offheap_loaded %d", loaded);
         if (preloaded)
             CHECK(scopes >= total_orders && blocks > 10LL * total_orders,
-                  "stats: %lld scopes, %lld scope blocks for %d orders", (long long)scopes,
-                  (long long)blocks, total_orders);
-        else
-            CHECK(scopes == 0 && blocks == 0, "stats without preload: %s", r.body);
+                  "stats: %lld scopes, %lld scope blocks for %d orders", (long long)scopes, (long long)blocks,
+                  total_orders);
+        else CHECK(scopes == 0 && blocks == 0, "stats without preload: %s", r.body);
         printf("stats: %s\n", r.body);
         json_decref(s);
         free(r.body);
@@ -474,7 +459,7 @@ int main(int argc, char **argv)
     }
     CHECK(saw_served, "no final line from the server");
     fclose(out);
-    printf("http-server test (%s preload): %d requests, %d checks, %d failed\n",
-           preloaded ? "with" : "without", sent, checks, failures);
+    printf("http-server test (%s preload): %d requests, %d checks, %d failed\n", preloaded ? "with" : "without", sent,
+           checks, failures);
     return failures ? 1 : 0;
 }

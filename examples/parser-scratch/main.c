@@ -67,10 +67,10 @@ typedef struct token {
 } token;
 
 typedef struct doc {
-    token *tok;     /* token array, in scratch */
-    size_t count;   /* tokens */
-    size_t cap;     /* capacity of tok (tokens) */
-    size_t err_pos; /* byte offset of the first error */
+    token *tok;      /* token array, in scratch */
+    size_t count;    /* tokens */
+    size_t cap;      /* capacity of tok (tokens) */
+    size_t err_pos;  /* byte offset of the first error */
     const char *err; /* NULL when the document is valid */
 } doc;
 
@@ -115,8 +115,7 @@ static token *push(lexer *lx, unsigned type, unsigned depth)
 
 static void skip_ws(lexer *lx)
 {
-    while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' || *lx->p == '\r'))
-        lx->p++;
+    while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' || *lx->p == '\r')) lx->p++;
 }
 
 static int hexval(char c)
@@ -202,8 +201,7 @@ static bool lex_string(lexer *lx, token *t)
             if (!read_hex4(lx, &cp)) return false;
             if (cp >= 0xD800 && cp < 0xDC00) { /* high surrogate: needs a low one */
                 unsigned lo;
-                if (q - lx->p < 6 || lx->p[0] != '\\' || lx->p[1] != 'u')
-                    return fail(lx, "lone surrogate");
+                if (q - lx->p < 6 || lx->p[0] != '\\' || lx->p[1] != 'u') return fail(lx, "lone surrogate");
                 lx->p += 2;
                 if (!read_hex4(lx, &lo)) return false;
                 if (lo < 0xDC00 || lo > 0xDFFF) return fail(lx, "bad surrogate pair");
@@ -346,7 +344,7 @@ typedef struct summary {
     size_t by_type[T_COUNT];
     unsigned max_depth;
     double num_sum;
-    size_t str_bytes; /* decoded bytes of keys and strings */
+    size_t str_bytes;  /* decoded bytes of keys and strings */
     uint64_t str_hash; /* FNV-1a over every decoded key and string */
 } summary;
 
@@ -371,10 +369,10 @@ static void print_summary(const summary *s)
 {
     printf("objects %zu, arrays %zu, keys %zu, strings %zu, numbers %zu, "
            "true %zu, false %zu, null %zu\n",
-           s->by_type[T_OBJ], s->by_type[T_ARR], s->by_type[T_KEY], s->by_type[T_STR],
-           s->by_type[T_NUM], s->by_type[T_TRUE], s->by_type[T_FALSE], s->by_type[T_NULL]);
-    printf("max depth %u, number sum %.6g, string bytes %zu, string hash %016llx\n",
-           s->max_depth, s->num_sum, s->str_bytes, (unsigned long long)s->str_hash);
+           s->by_type[T_OBJ], s->by_type[T_ARR], s->by_type[T_KEY], s->by_type[T_STR], s->by_type[T_NUM],
+           s->by_type[T_TRUE], s->by_type[T_FALSE], s->by_type[T_NULL]);
+    printf("max depth %u, number sum %.6g, string bytes %zu, string hash %016llx\n", s->max_depth, s->num_sum,
+           s->str_bytes, (unsigned long long)s->str_hash);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -413,12 +411,15 @@ static void sb_put(sbuf *s, const char *p, size_t n)
     s->b[s->n] = '\0';
 }
 
-static void sb_str(sbuf *s, const char *p) { sb_put(s, p, strlen(p)); }
+static void sb_str(sbuf *s, const char *p)
+{
+    sb_put(s, p, strlen(p));
+}
 
 static void gen_string(sbuf *s, uint64_t *rng)
 {
-    static const char *const parts[] = {"alpha", "beta", "gamma", " ", "\\n", "\\\"", "\\u00e9",
-                                        "\\ud83d\\ude80", "order", "customer", "\\\\", "x"};
+    static const char *const parts[] = {"alpha",   "beta",           "gamma", " ",        "\\n",  "\\\"",
+                                        "\\u00e9", "\\ud83d\\ude80", "order", "customer", "\\\\", "x"};
     size_t k = 1 + ex_rand(rng) % 6;
     sb_str(s, "\"");
     for (size_t i = 0; i < k; i++) sb_str(s, parts[ex_rand(rng) % (sizeof parts / sizeof *parts)]);
@@ -433,7 +434,7 @@ static void gen_value(sbuf *s, uint64_t *rng, unsigned depth, size_t *budget)
         bool obj = r < 2;
         size_t n = 1 + ex_rand(rng) % 8;
         sb_str(s, obj ? "{" : "[");
-        for (size_t i = 0; i < n && *budget > 0; i++) {
+        for (size_t i = 0; i<n && * budget> 0; i++) {
             if (i) sb_str(s, ",");
             if (obj) {
                 gen_string(s, rng);
@@ -530,8 +531,8 @@ static int run_file(const char *path)
     if (tokenize(&s, json, len, &d)) {
         summary sum;
         summarize(&d, &sum);
-        printf("%s: %zu bytes, %zu tokens, %zu bytes of scratch\n", path ? path : "sample", len,
-               d.count, before - offheap_arena_remaining(arena));
+        printf("%s: %zu bytes, %zu tokens, %zu bytes of scratch\n", path ? path : "sample", len, d.count,
+               before - offheap_arena_remaining(arena));
         print_summary(&sum);
     } else {
         printf("%s: invalid JSON at byte %zu: %s\n", path ? path : "sample", d.err_pos, d.err);
@@ -545,9 +546,8 @@ static int run_file(const char *path)
 
 static bool same_summary(const summary *a, const summary *b)
 {
-    return memcmp(a->by_type, b->by_type, sizeof a->by_type) == 0 &&
-           a->max_depth == b->max_depth && a->num_sum == b->num_sum &&
-           a->str_bytes == b->str_bytes && a->str_hash == b->str_hash;
+    return memcmp(a->by_type, b->by_type, sizeof a->by_type) == 0 && a->max_depth == b->max_depth &&
+           a->num_sum == b->num_sum && a->str_bytes == b->str_bytes && a->str_hash == b->str_hash;
 }
 
 static int run_test(void)
@@ -589,16 +589,15 @@ static int run_test(void)
         const char *json;
         size_t pos;
     } bad[] = {
-        {"{\"a\":}", 5},  {"[1,2", 4},   {"\"\\x\"", 2},   {"[01]", 2},
-        {"[1.]", 3},      {"tru", 0},    {"{} x", 3},      {"\"\\ud800\"", 7},
-        {"{\"a\" 1}", 5}, {"[\"a\nb\"]", 3}, {"", 0},      {"[-]", 2},
+        {"{\"a\":}", 5}, {"[1,2", 4},        {"\"\\x\"", 2},   {"[01]", 2},       {"[1.]", 3}, {"tru", 0},
+        {"{} x", 3},     {"\"\\ud800\"", 7}, {"{\"a\" 1}", 5}, {"[\"a\nb\"]", 3}, {"", 0},     {"[-]", 2},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         bool ok = tokenize(&sa, bad[i].json, strlen(bad[i].json), &d);
         EX_CHECK(!ok && d.err != NULL);
         if (d.err_pos != bad[i].pos)
-            fprintf(stderr, "bad[%zu] %s: error at %zu (%s), expected %zu\n", i, bad[i].json,
-                    d.err_pos, d.err ? d.err : "-", bad[i].pos);
+            fprintf(stderr, "bad[%zu] %s: error at %zu (%s), expected %zu\n", i, bad[i].json, d.err_pos,
+                    d.err ? d.err : "-", bad[i].pos);
         EX_CHECK(d.err_pos == bad[i].pos);
         doc_release(&sa, &d);
         EX_CHECK(offheap_arena_remaining(arena) == fresh);
@@ -677,8 +676,8 @@ static double bench_pass(scratch *s, char **docs, const size_t *lens, size_t ndo
 
 /* Arena and malloc passes alternate, so a burst of noise from other
  * processes hits both; medians over rounds.  Round -1 warms up. */
-static void bench_pair(scratch *sa, scratch *sm, char **docs, const size_t *lens, size_t ndocs,
-                       int rounds, double *arena_ns, double *malloc_ns)
+static void bench_pair(scratch *sa, scratch *sm, char **docs, const size_t *lens, size_t ndocs, int rounds,
+                       double *arena_ns, double *malloc_ns)
 {
     double *a = malloc(sizeof(double) * (size_t)rounds);
     double *m = malloc(sizeof(double) * (size_t)rounds);
@@ -714,8 +713,7 @@ static int run_bench(int rounds)
     printf("parser-scratch bench: median of %d rounds, ns per document "
            "(tokenize + release)\n",
            rounds);
-    printf("%-22s %8s %8s %12s %12s %8s\n", "documents", "bytes", "tokens", "arena ns",
-           "malloc ns", "malloc/arena");
+    printf("%-22s %8s %8s %12s %12s %8s\n", "documents", "bytes", "tokens", "arena ns", "malloc ns", "malloc/arena");
     for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) {
         size_t n = sets[k].ndocs;
         char **docs = malloc(n * sizeof *docs);
@@ -731,8 +729,7 @@ static int run_bench(int rounds)
         }
         double a, m;
         bench_pair(&sa, &sm, docs, lens, n, rounds, &a, &m);
-        printf("%-22s %8zu %8zu %12.0f %12.0f %8.2fx\n", sets[k].name, bytes / n, tokens / n, a,
-               m, m / a);
+        printf("%-22s %8zu %8zu %12.0f %12.0f %8.2fx\n", sets[k].name, bytes / n, tokens / n, a, m, m / a);
         for (size_t i = 0; i < n; i++) free(docs[i]);
         free(docs);
         free(lens);
@@ -774,8 +771,7 @@ int main(int argc, char **argv)
         return run_bench(rounds > 0 ? rounds : 15);
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s [FILE.json | --test | --bench [ROUNDS] | --count arena|malloc PASSES]\n",
-               argv[0]);
+        printf("usage: %s [FILE.json | --test | --bench [ROUNDS] | --count arena|malloc PASSES]\n", argv[0]);
         return 0;
     }
     return run_file(argc > 1 ? argv[1] : NULL);

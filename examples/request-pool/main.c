@@ -283,8 +283,7 @@ static int build_response(request_ctx *c, const request *r)
 
 /* Serve requests [first, first+n): build, "send" (hash), release.
  * Returns the combined hash; *failed counts ENOMEM answers. */
-static uint64_t serve(offheap_pool *pool, uint64_t first, size_t n, size_t extra_body,
-                      size_t *failed, size_t *blocks)
+static uint64_t serve(offheap_pool *pool, uint64_t first, size_t n, size_t extra_body, size_t *failed, size_t *blocks)
 {
     request_ctx c = {.pool = pool};
     uint64_t h = 0xcbf29ce484222325u;
@@ -329,16 +328,15 @@ static int run_demo(size_t n)
             offheap_pool_stats st;
             offheap_pool_stats_get(pool, &st);
             const char *body = strstr(c.msg, "\r\n\r\n");
-            printf("request %zu: %zu bytes in %zu blocks (%zu pool bytes, %zu slab(s)): %.*s...\n",
-                   i, c.msg_len, c.blocks, st.allocated, st.slabs_in_use,
-                   body ? 48 : 0, body ? body + 4 : "");
+            printf("request %zu: %zu bytes in %zu blocks (%zu pool bytes, %zu slab(s)): %.*s...\n", i, c.msg_len,
+                   c.blocks, st.allocated, st.slabs_in_use, body ? 48 : 0, body ? body + 4 : "");
         }
         req_release(&c);
     }
     offheap_pool_stats st;
     offheap_pool_stats_get(pool, &st);
-    printf("after %zu requests: %zu resets, %zu bytes allocated, %zu committed, peak %zu\n", n,
-           st.resets, st.allocated, st.committed, st.peak);
+    printf("after %zu requests: %zu resets, %zu bytes allocated, %zu committed, peak %zu\n", n, st.resets, st.allocated,
+           st.committed, st.peak);
     offheap_pool_destroy(pool);
     return 0;
 }
@@ -454,8 +452,7 @@ static int run_test(void)
 
     /* Two workers, one pool each, same responses as malloc. */
     {
-        worker w[2] = {{.pool = make_pool(4u << 20, 64u << 10)},
-                       {.pool = make_pool(4u << 20, 64u << 10)}};
+        worker w[2] = {{.pool = make_pool(4u << 20, 64u << 10)}, {.pool = make_pool(4u << 20, 64u << 10)}};
         worker wm[2] = {{.pool = NULL}, {.pool = NULL}};
         uint64_t h2, h2m;
         run_workers(w, 2, 2000, &h2);
@@ -527,8 +524,7 @@ int main(int argc, char **argv)
         return run_bench(rounds > 0 ? rounds : 15);
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s [REQUESTS | --test | --bench [ROUNDS] | --count pool|malloc N]\n",
-               argv[0]);
+        printf("usage: %s [REQUESTS | --test | --bench [ROUNDS] | --count pool|malloc N]\n", argv[0]);
         return 0;
     }
     long n = argc > 1 ? atol(argv[1]) : 5;

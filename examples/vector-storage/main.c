@@ -74,8 +74,8 @@ static int store_add(store *s, const float *v, uint64_t id)
         s->id = ni;
         s->cap = ncap;
     }
-    float *dst = s->pool ? offheap_pool_alloc_aligned(s->pool, VEC_BYTES, VEC_ALIGN)
-                         : aligned_alloc(VEC_ALIGN, VEC_BYTES);
+    float *dst =
+        s->pool ? offheap_pool_alloc_aligned(s->pool, VEC_BYTES, VEC_ALIGN) : aligned_alloc(VEC_ALIGN, VEC_BYTES);
     if (!dst) return ENOMEM;
     float inv = (float)(1.0 / sqrt(sq));
     for (size_t i = 0; i < DIM; i++) dst[i] = v[i] * inv;
@@ -209,11 +209,9 @@ static int run_demo(size_t n, bool huge)
     double ins_ms = (double)(ex_now_ns() - t0) / 1e6;
     offheap_pool_stats st;
     offheap_pool_stats_get(s.pool, &st);
-    printf("stored %zu vectors of %d floats (%zu bytes each) in %.1f ms\n", s.n, DIM,
-           (size_t)VEC_BYTES, ins_ms);
-    printf("pool: %zu slabs of %zu KiB in use, %zu bytes allocated, cap %zu MiB, RSS %zu MiB\n",
-           st.slabs_in_use, st.slab_size >> 10, st.allocated, st.reserved >> 20,
-           ex_rss_bytes() >> 20);
+    printf("stored %zu vectors of %d floats (%zu bytes each) in %.1f ms\n", s.n, DIM, (size_t)VEC_BYTES, ins_ms);
+    printf("pool: %zu slabs of %zu KiB in use, %zu bytes allocated, cap %zu MiB, RSS %zu MiB\n", st.slabs_in_use,
+           st.slab_size >> 10, st.allocated, st.reserved >> 20, ex_rss_bytes() >> 20);
     for (uint64_t qc = 0; qc < 3; qc++) {
         dataset_vector(&d, 1000000 + qc * 17, 0.8f, v); /* a new member of cluster (qc*17)%50 */
         hit top[5];
@@ -233,8 +231,7 @@ static int run_demo(size_t n, bool huge)
 }
 
 /* Reference top-k in double precision over the raw vectors. */
-static size_t reference_topk(const dataset *d, size_t n, float noise, const float *q, size_t k,
-                             hit *out)
+static size_t reference_topk(const dataset *d, size_t n, float noise, const float *q, size_t k, hit *out)
 {
     float *v = malloc(VEC_BYTES);
     double qq = 0;
@@ -365,8 +362,7 @@ static int run_test(void)
         size_t i = 0;
         while (i < 10000 && (rc = store_add(&capped, v, i)) == 0) i++;
         EX_CHECK(rc == ENOMEM);
-        printf("4 MiB pool held %zu vectors (at most %zu fit)\n", capped.n,
-               (size_t)2 * ((2u << 20) / VEC_BYTES));
+        printf("4 MiB pool held %zu vectors (at most %zu fit)\n", capped.n, (size_t)2 * ((2u << 20) / VEC_BYTES));
         EX_CHECK(capped.n <= 2 * ((2u << 20) / VEC_BYTES));
         EX_CHECK(capped.n >= 2 * ((2u << 20) / VEC_BYTES) - 8);
         EX_CHECK(offheap_pool_stats_get(capped.pool, &st) == 0 && st.allocated <= st.reserved);
@@ -396,8 +392,8 @@ static long minor_faults(void)
 }
 
 /* Insert n vectors, run 4 searches, drop the collection: one timed round. */
-static void bench_round(store *s, size_t n, uint64_t round, const dataset *d, const float *data,
-                        float *q, double *ins, double *srch, double *drop, double *flt)
+static void bench_round(store *s, size_t n, uint64_t round, const dataset *d, const float *data, float *q, double *ins,
+                        double *srch, double *drop, double *flt)
 {
     long f0 = minor_faults();
     uint64_t t0 = ex_now_ns();
@@ -420,8 +416,8 @@ static void bench_round(store *s, size_t n, uint64_t round, const dataset *d, co
 
 /* Pool and aligned_alloc rounds alternate so noise from other processes
  * hits both; medians over rounds; round -1 warms up (faults pages in). */
-static void bench_stores(bool huge, size_t n, int rounds, const dataset *d, const float *data,
-                         bench_result *p, bench_result *m)
+static void bench_stores(bool huge, size_t n, int rounds, const dataset *d, const float *data, bench_result *p,
+                         bench_result *m)
 {
     size_t R = (size_t)rounds;
     double *v = malloc(sizeof(double) * R * 8);
@@ -461,21 +457,18 @@ static int run_bench(size_t n, int rounds, bool huge)
     dataset_init(&d, 3);
     float *data = malloc(1024 * VEC_BYTES); /* 1024 distinct inputs, reused */
     for (size_t i = 0; i < 1024; i++) dataset_vector(&d, i, 1.0f, data + i * DIM);
-    printf("vector-storage bench: %zu vectors of %d floats (%zu MiB), median of %d rounds%s\n", n,
-           DIM, n * VEC_BYTES >> 20, rounds, huge ? ", huge pages requested" : "");
+    printf("vector-storage bench: %zu vectors of %d floats (%zu MiB), median of %d rounds%s\n", n, DIM,
+           n * VEC_BYTES >> 20, rounds, huge ? ", huge pages requested" : "");
     bench_result p = {0}, m = {0};
     bench_stores(huge, n, rounds, &d, data, &p, &m);
     printf("%-28s %12s %14s %10s\n", "", "pool", "aligned_alloc", "ratio");
-    printf("%-28s %12.0f %14.0f %9.2fx\n", "insert ns/vector", p.insert_ns, m.insert_ns,
-           m.insert_ns / p.insert_ns);
+    printf("%-28s %12.0f %14.0f %9.2fx\n", "insert ns/vector", p.insert_ns, m.insert_ns, m.insert_ns / p.insert_ns);
     printf("%-28s %12.0f %14.0f %9.2fx\n", "search top-10 ns/query", p.search_ns, m.search_ns,
            m.search_ns / p.search_ns);
     printf("%-28s %12.1f %14.1f\n", "drop all: us per collection", p.drop_ns * (double)n / 1e3,
            m.drop_ns * (double)n / 1e3);
-    printf("%-28s %12.1f %14.1f\n", "search ns/vector scanned", p.search_ns / (double)n,
-           m.search_ns / (double)n);
-    printf("%-28s %12.0f %14.0f\n", "page faults per insert round", p.insert_faults,
-           m.insert_faults);
+    printf("%-28s %12.1f %14.1f\n", "search ns/vector scanned", p.search_ns / (double)n, m.search_ns / (double)n);
+    printf("%-28s %12.0f %14.0f\n", "page faults per insert round", p.insert_faults, m.insert_faults);
     printf("pool after the last reset: %zu MiB committed (kept for reuse); "
            "offheap_pool_release() gave back %zu MiB\n",
            p.kept >> 20, p.released >> 20);

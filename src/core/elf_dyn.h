@@ -18,12 +18,12 @@
 #pragma GCC visibility push(hidden)
 
 struct oh_elf_dyn {
-    const ElfW(Sym) *symtab;
+    const ElfW(Sym) * symtab;
     const char *strtab;
     const uint32_t *gnu_hash;
-    const ElfW(Rela) *jmprel; /* NULL unless the PLT relocations are RELA */
+    const ElfW(Rela) * jmprel; /* NULL unless the PLT relocations are RELA */
     size_t njmprel;
-    bool symbolic;            /* DT_SYMBOLIC or DF_SYMBOLIC */
+    bool symbolic; /* DT_SYMBOLIC or DF_SYMBOLIC */
 };
 
 /* The loader rewrites dynamic entries to absolute addresses; an object whose

@@ -14,7 +14,7 @@
 
 /* The symbol of section table sh (n entries, string table str) covering
  * vaddr, copied out; false if none. */
-static bool lookup(const char *f, size_t len, const ElfW(Shdr) *sh, const ElfW(Shdr) *str, uintptr_t vaddr,
+static bool lookup(const char *f, size_t len, const ElfW(Shdr) * sh, const ElfW(Shdr) * str, uintptr_t vaddr,
                    char *name, size_t cap, uintptr_t *value)
 {
     if (sh->sh_offset > len || sh->sh_size > len - sh->sh_offset || str->sh_offset > len ||

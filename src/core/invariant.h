@@ -14,9 +14,9 @@
 #include "core/util.h"
 
 #ifdef OH_ASSERTIONS
-#define OH_ASSERT(cond)                                                                            \
-    do {                                                                                           \
-        if (OH_UNLIKELY(!(cond))) oh_fatal("assertion failed at %s:%d: %s", __FILE__, __LINE__, #cond); \
+#define OH_ASSERT(cond)                                                                                                \
+    do {                                                                                                               \
+        if (OH_UNLIKELY(!(cond))) oh_fatal("assertion failed at %s:%d: %s", __FILE__, __LINE__, #cond);                \
     } while (0)
 #else
 /* Not evaluated, but still type-checked: an assertion cannot rot. */

@@ -5,8 +5,8 @@
  */
 #include "core/slabs.h"
 
-#include "core/os.h"
 #include "core/invariant.h"
+#include "core/os.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -203,7 +203,7 @@ static size_t release_locked(struct oh_slabs *s, uint32_t first)
 {
     uint32_t n = s->meta[first].run;
     OH_ASSERT(first < s->count && n > 0); /* releasing a slab that heads no owned run */
-    if (n == 0) return 0; /* not an owned run: ignore rather than corrupt */
+    if (n == 0) return 0;                 /* not an owned run: ignore rather than corrupt */
     OH_ASSERT(first + n <= s->count);
     bool drop = s->free_dirty + n > s->retain;
     if (drop) (void)oh_os_decommit(oh_slab_addr(s, first), (size_t)n << s->shift);
@@ -219,8 +219,7 @@ static size_t release_locked(struct oh_slabs *s, uint32_t first)
         s->meta[i].owner = 0;
     }
     s->meta[first].run = 0;
-    atomic_store_explicit(&s->in_use, atomic_load_explicit(&s->in_use, memory_order_relaxed) - n,
-                          memory_order_relaxed);
+    atomic_store_explicit(&s->in_use, atomic_load_explicit(&s->in_use, memory_order_relaxed) - n, memory_order_relaxed);
     return (size_t)n << s->shift;
 }
 

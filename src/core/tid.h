@@ -17,8 +17,7 @@
  * TLS, as every allocator access has always been (no __tls_get_addr, which
  * may allocate).  Default visibility on purpose: under LD_PRELOAD the
  * preload's copy wins for every object, this library's code included. */
-extern __thread uint32_t offheap_tid_ __attribute__((visibility("default"),
-                                                     tls_model("initial-exec")));
+extern __thread uint32_t offheap_tid_ __attribute__((visibility("default"), tls_model("initial-exec")));
 
 /* Internal: never exported, and reached without the GOT. */
 #pragma GCC visibility push(hidden)

@@ -19,9 +19,9 @@
  */
 #include "offheap_pool.h"
 
+#include "core/invariant.h"
 #include "core/log.h"
 #include "core/os.h"
-#include "core/invariant.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -30,12 +30,11 @@
 #define ARENA_MAGIC 0x6f68617265616e61ull /* "ohareana" */
 #define ARENA_HEADER 64u                  /* bytes; keeps `start` 16-aligned */
 
-
 struct offheap_arena {
-    uintptr_t cur;          /* next free byte (address), 16-aligned */
-    uintptr_t end;          /* one past the last usable byte (address) */
-    uintptr_t start;        /* first usable byte (address) */
-    size_t map_size;        /* bytes mapped, header included */
+    uintptr_t cur;            /* next free byte (address), 16-aligned */
+    uintptr_t end;            /* one past the last usable byte (address) */
+    uintptr_t start;          /* first usable byte (address) */
+    size_t map_size;          /* bytes mapped, header included */
     unsigned long long magic; /* ARENA_MAGIC while alive */
 };
 
@@ -59,8 +58,7 @@ void *offheap_arena_alloc(offheap_arena *arena, size_t size)
 
 void *offheap_arena_alloc_aligned(offheap_arena *arena, size_t size, size_t align)
 {
-    if (OH_UNLIKELY(arena == NULL || size == 0 || align == 0 || !oh_is_pow2(align)))
-        return arena_fail(EINVAL);
+    if (OH_UNLIKELY(arena == NULL || size == 0 || align == 0 || !oh_is_pow2(align))) return arena_fail(EINVAL);
     if (align <= OFFHEAP_ALIGNMENT) return offheap_arena_alloc(arena, size);
     uintptr_t cur = arena->cur;
     uintptr_t room = arena->end - cur;
@@ -90,8 +88,7 @@ __attribute__((noinline, cold)) static void *arena_fail(int err)
 __attribute__((noinline, cold)) static void arena_check(const offheap_arena *arena, const char *fn)
 {
     if (arena->magic != ARENA_MAGIC)
-        oh_fatal("%s(%p): not a live arena (never created, or already destroyed)", fn,
-                 (const void *)arena);
+        oh_fatal("%s(%p): not a live arena (never created, or already destroyed)", fn, (const void *)arena);
 }
 
 int offheap_arena_create(offheap_arena **out, size_t size)
@@ -126,6 +123,6 @@ void offheap_arena_destroy(offheap_arena *arena)
     if (arena == NULL) return;
     arena_check(arena, "offheap_arena_destroy");
     size_t map_size = arena->map_size;
-    arena->magic = 0; /* if the address is mapped again, a stale handle is not taken for an arena */
+    arena->magic = 0;                 /* if the address is mapped again, a stale handle is not taken for an arena */
     oh_os_unreserve(arena, map_size); /* preserves errno */
 }

@@ -40,7 +40,7 @@ int offheap_hint(void *ptr, size_t len, int flags)
     uintptr_t page = (uintptr_t)oh_os_page_size();
     uintptr_t lo = (uintptr_t)ptr;
     if (len > UINTPTR_MAX - lo) return EINVAL; /* the range wraps */
-    uintptr_t hi = lo + len;                    /* one past the last byte */
+    uintptr_t hi = lo + len;                   /* one past the last byte */
     uintptr_t first, last;
     if (flags == OFFHEAP_HINT_DONTNEED) {
         /* hi did not wrap, so neither can lo rounded up within [lo, hi]. */

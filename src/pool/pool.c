@@ -37,10 +37,10 @@
  */
 #include "offheap_pool.h"
 
+#include "core/invariant.h"
 #include "core/os.h"
 #include "core/slabs.h"
 #include "core/tid.h"
-#include "core/invariant.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -58,13 +58,13 @@
 /* One thread's cache; the first two fields are struct offheap_pool_tc_ of
  * offheap_pool.h, which programs read and write inline. */
 struct pool_tc {
-    _Alignas(64) char *cur;  /* next free byte: owner stores (relaxed atomic),
+    _Alignas(64) char *cur; /* next free byte: owner stores (relaxed atomic),
                                 stats reader loads (relaxed atomic); one
                                 entry per cache line (no false sharing) */
-    char *end;               /* end of the slab; owner and reset only */
-    _Atomic uint64_t epoch;  /* pool epoch this cache belongs to (seq) */
-    _Atomic uintptr_t bias;  /* bytes handed out = cur - bias (seq) */
-    _Atomic uint32_t seq;    /* odd while the owner rewrites epoch/bias/cur */
+    char *end;              /* end of the slab; owner and reset only */
+    _Atomic uint64_t epoch; /* pool epoch this cache belongs to (seq) */
+    _Atomic uintptr_t bias; /* bytes handed out = cur - bias (seq) */
+    _Atomic uint32_t seq;   /* odd while the owner rewrites epoch/bias/cur */
 };
 
 _Static_assert(sizeof(struct pool_tc) == sizeof(struct offheap_pool_tc_),
@@ -80,16 +80,16 @@ _Static_assert(OFFHEAP_POOL_ABI_ == 1, "pool_tc layout is ABI version 1");
 struct offheap_pool {
     struct pool_tc tc[OH_MAX_THREADS]; /* first: the header indexes the pool */
     struct oh_slabs slabs;
-    _Atomic uint64_t epoch;       /* changes at every reset, unique */
-    _Atomic uint32_t tc_high;     /* highest thread index that took a slab */
-    _Atomic size_t large_bytes;   /* bytes of blocks larger than a slab */
-    _Atomic size_t large_blocks;  /* their count */
+    _Atomic uint64_t epoch;      /* changes at every reset, unique */
+    _Atomic uint32_t tc_high;    /* highest thread index that took a slab */
+    _Atomic size_t large_bytes;  /* bytes of blocks larger than a slab */
+    _Atomic size_t large_blocks; /* their count */
     _Atomic size_t resets;
-    pthread_mutex_t shared_lock;  /* for threads without an index */
-    struct pool_tc shared;        /* their cache */
-    struct offheap_pool *next;    /* registry, for fork */
+    pthread_mutex_t shared_lock; /* for threads without an index */
+    struct pool_tc shared;       /* their cache */
+    struct offheap_pool *next;   /* registry, for fork */
     struct offheap_pool *prev;
-    size_t map_size;              /* bytes of this struct's mapping */
+    size_t map_size; /* bytes of this struct's mapping */
 };
 
 _Static_assert(offsetof(struct offheap_pool, tc) == 0, "offheap_pool.h indexes the pool itself");
@@ -123,7 +123,6 @@ static void register_fork_handlers(void)
 {
     (void)pthread_atfork(prefork, postfork, postfork);
 }
-
 
 /* ---- hot path ---------------------------------------------------------- */
 
@@ -239,9 +238,8 @@ static void *large_alloc(offheap_pool *pool, size_t size, size_t align)
 static void note_tc(offheap_pool *pool, uint32_t t)
 {
     uint32_t h = atomic_load_explicit(&pool->tc_high, memory_order_relaxed);
-    while (h < t && !atomic_compare_exchange_weak_explicit(&pool->tc_high, &h, t,
-                                                           memory_order_release,
-                                                           memory_order_relaxed)) {
+    while (h < t &&
+           !atomic_compare_exchange_weak_explicit(&pool->tc_high, &h, t, memory_order_release, memory_order_relaxed)) {
     }
 }
 
@@ -278,8 +276,7 @@ int offheap_pool_create(offheap_pool **out, const offheap_pool_config *cfg)
     bool default_count = c.slab_count == 0;
     if (default_count) c.slab_count = DEFAULT_SLAB_COUNT;
     size_t page = oh_os_page_size();
-    if (!oh_is_pow2(c.slab_size) || c.slab_size < page || c.pool_size < c.slab_size ||
-        c.pool_size % c.slab_size)
+    if (!oh_is_pow2(c.slab_size) || c.slab_size < page || c.pool_size < c.slab_size || c.pool_size % c.slab_size)
         return EINVAL;
     if (c.huge_pages) {
         size_t huge = oh_os_huge_page_size();

@@ -44,16 +44,16 @@
 struct slot {
     offheap_pressure_fn fn; /* NULL when free */
     void *user;
-    size_t threshold;       /* bytes */
-    unsigned interval_ms;   /* milliseconds, 0 replaced by the default */
-    int source;             /* enum offheap_pressure_source */
-    int id;                 /* handed to the caller; unique per registration */
-    unsigned running;       /* callbacks of this slot executing now (count) */
-    bool above;             /* last sample was above the threshold */
+    size_t threshold;     /* bytes */
+    unsigned interval_ms; /* milliseconds, 0 replaced by the default */
+    int source;           /* enum offheap_pressure_source */
+    int id;               /* handed to the caller; unique per registration */
+    unsigned running;     /* callbacks of this slot executing now (count) */
+    bool above;           /* last sample was above the threshold */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t changed;   /* running/round/slots changed; CLOCK_MONOTONIC */
+static pthread_cond_t changed; /* running/round/slots changed; CLOCK_MONOTONIC */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct slot slots[SLOTS]; /* under lock */
 static unsigned generation;      /* under lock; makes ids unique */
@@ -296,8 +296,8 @@ static int start_monitor_locked(void)
 
 /* ---- registration ------------------------------------------------------- */
 
-int offheap_pressure_register(int source, size_t threshold, offheap_pressure_fn fn, void *user,
-                              unsigned interval_ms, int *id)
+int offheap_pressure_register(int source, size_t threshold, offheap_pressure_fn fn, void *user, unsigned interval_ms,
+                              int *id)
 {
     if (fn == NULL || threshold == 0) return EINVAL;
     if (source != OFFHEAP_PRESSURE_HEAP && source != OFFHEAP_PRESSURE_RSS) return EINVAL;

@@ -105,8 +105,7 @@ static enum kind kind_of(const char *name, const char *exclude)
     if (!strncmp(name, "libc.so", 7) || !strncmp(name, "libpthread.so", 13) || !strncmp(name, "libdl.so", 8) ||
         !strncmp(name, "librt.so", 8))
         return K_LIBC;
-    if (!strncmp(name, "ld-linux", 8) || !strncmp(name, "ld64.so", 7) || !strncmp(name, "ld-musl", 7))
-        return K_LDSO;
+    if (!strncmp(name, "ld-linux", 8) || !strncmp(name, "ld64.so", 7) || !strncmp(name, "ld-musl", 7)) return K_LDSO;
     if (!strncmp(name, "libstdc++.so", 12)) return K_CXX;
     return matches_list(name, exclude) ? K_EXCLUDED : K_NONE;
 }
@@ -120,9 +119,8 @@ static enum kind kind_of(const char *name, const char *exclude)
 static bool is_string_member(const char *sym)
 {
     static const char *const prefixes[] = {
-        "_ZNSt7__cxx1112basic_string",      "_ZNKSt7__cxx1112basic_string",
-        "_ZNSt7__cxx1115basic_stringbuf",   "_ZNKSt7__cxx1115basic_stringbuf",
-        "_ZNSt7__cxx1118basic_stringstream", "_ZNSt7__cxx1119basic_ostringstream",
+        "_ZNSt7__cxx1112basic_string",        "_ZNKSt7__cxx1112basic_string",      "_ZNSt7__cxx1115basic_stringbuf",
+        "_ZNKSt7__cxx1115basic_stringbuf",    "_ZNSt7__cxx1118basic_stringstream", "_ZNSt7__cxx1119basic_ostringstream",
         "_ZNSt7__cxx1119basic_istringstream",
     };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {

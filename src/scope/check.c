@@ -67,10 +67,10 @@
 #define OH_HAVE_VALGRIND 0
 #endif
 
-#define FRAMES 8                 /* frames kept per allocation */
-#define DEPOT_SLOTS (1u << 18)   /* distinct backtraces */
-#define DEPOT_PROBES 32u         /* linear probes before giving up */
-#define Q_RUNS 4096u             /* runs in the quarantine at most */
+#define FRAMES 8                   /* frames kept per allocation */
+#define DEPOT_SLOTS (1u << 18)     /* distinct backtraces */
+#define DEPOT_PROBES 32u           /* linear probes before giving up */
+#define Q_RUNS 4096u               /* runs in the quarantine at most */
 #define Q_BYTES ((size_t)64 << 20) /* bytes in the quarantine at most */
 #define POISON 0xdd
 
@@ -101,21 +101,21 @@ struct stack {
 };
 
 static struct {
-    bool ready;              /* side tables mapped */
-    bool valgrind;           /* RUNNING_ON_VALGRIND at init */
-    uintptr_t self_lo;       /* our object's mapped range (frames to drop) */
+    bool ready;        /* side tables mapped */
+    bool valgrind;     /* RUNNING_ON_VALGRIND at init */
+    uintptr_t self_lo; /* our object's mapped range (frames to drop) */
     uintptr_t self_hi;
-    struct stack *depot;     /* DEPOT_SLOTS */
-    struct rec *recs;        /* rec_cap per slab */
-    size_t rec_cap;          /* records per slab */
-    struct slab_ck *sl;      /* one per slab */
-    uint32_t *q;             /* quarantine ring, Q_RUNS first-slab indices */
-    uint32_t qhead;          /* oldest entry */
-    uint32_t qlen;           /* entries */
-    size_t qbytes;           /* bytes quarantined */
-    size_t qlimit;           /* bytes allowed */
-    atomic_flag qlock;       /* guards q* (short sections, no syscalls) */
-    _Atomic uint32_t gen;    /* retire generations */
+    struct stack *depot;  /* DEPOT_SLOTS */
+    struct rec *recs;     /* rec_cap per slab */
+    size_t rec_cap;       /* records per slab */
+    struct slab_ck *sl;   /* one per slab */
+    uint32_t *q;          /* quarantine ring, Q_RUNS first-slab indices */
+    uint32_t qhead;       /* oldest entry */
+    uint32_t qlen;        /* entries */
+    size_t qbytes;        /* bytes quarantined */
+    size_t qlimit;        /* bytes allowed */
+    atomic_flag qlock;    /* guards q* (short sections, no syscalls) */
+    _Atomic uint32_t gen; /* retire generations */
 } ck = {.qlock = ATOMIC_FLAG_INIT};
 
 /* Counters (process-wide, relaxed). */
@@ -127,19 +127,19 @@ static _Atomic uint64_t n_protected, n_sampled_out, n_scans, n_recorded, n_unrec
 struct memo;
 
 static __thread struct {
-    bool busy;    /* inside check code: nested allocations are not recorded */
-    bool vg_pool; /* this thread's memcheck mempool exists */
-    int tid;      /* kernel thread id, 0 until asked */
-    uint32_t gen; /* this thread's life, for its backtrace memo (0: none yet) */
+    bool busy;                    /* inside check code: nested allocations are not recorded */
+    bool vg_pool;                 /* this thread's memcheck mempool exists */
+    int tid;                      /* kernel thread id, 0 until asked */
+    uint32_t gen;                 /* this thread's life, for its backtrace memo (0: none yet) */
     uint64_t recorded, memo_hits; /* counted here, added to the totals at scope ends */
     uint64_t prot_next;           /* CLOCK_MONOTONIC ns: protect scope ends from then on */
     /* The run and backtrace of the thread's last record (fast path). */
-    struct slab_ck *run_c;        /* its check state, NULL: none */
-    struct rec *run_r;            /* its records */
-    uintptr_t run_base;           /* its address */
-    size_t run_len;               /* its bytes */
-    uint64_t run_stamp;           /* its stamp when cached */
-    struct memo *last_memo;       /* memo entry of the last backtrace */
+    struct slab_ck *run_c;  /* its check state, NULL: none */
+    struct rec *run_r;      /* its records */
+    uintptr_t run_base;     /* its address */
+    size_t run_len;         /* its bytes */
+    uint64_t run_stamp;     /* its stamp when cached */
+    struct memo *last_memo; /* memo entry of the last backtrace */
 } me;
 
 static int my_tid(void)
@@ -192,8 +192,7 @@ static uint32_t depot_put(void *const *pc, uint32_t n)
         struct stack *e = &ck.depot[i];
         uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
         if (k == 0) {
-            if (atomic_compare_exchange_strong_explicit(&e->key, &k, 1, memory_order_acquire,
-                                                        memory_order_acquire)) {
+            if (atomic_compare_exchange_strong_explicit(&e->key, &k, 1, memory_order_acquire, memory_order_acquire)) {
                 e->n = n;
                 memcpy(e->pc, pc, n * sizeof *pc);
                 atomic_store_explicit(&e->key, h, memory_order_release);
@@ -227,7 +226,8 @@ static bool in_self(const void *pc)
  * do not enter while a fork is under way.  Each thread announces itself in
  * its own cache line (indexed by its thread index; index 0, shared by the
  * threads that have none, is a counter like the others). */
-#define DL_SLOTS 1024u /* threads above share slots (index modulo DL_SLOTS);
+#define DL_SLOTS                                                                                                       \
+    1024u /* threads above share slots (index modulo DL_SLOTS);
                           they get no backtrace memo (backtrace_id) */
 static struct {
     _Atomic uint32_t n;
@@ -282,7 +282,7 @@ struct memo {
     uintptr_t pc[FRAMES]; /* and is pc[i] (a copy of the depot's, to stay in these lines) */
 };
 
-static struct memo *memo_tab;  /* DL_SLOTS * MEMO_WAYS */
+static struct memo *memo_tab; /* DL_SLOTS * MEMO_WAYS */
 static _Atomic uint32_t memo_gens;
 static _Atomic uint64_t n_unwinds, n_memo_hits;
 
@@ -417,7 +417,7 @@ void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra)
 
 /* Everything else: a new run, another call site, valgrind. */
 __attribute__((noinline, cold)) static void alloc_slow(struct oh_thread *t, void *p, size_t usable, void *ra,
-                                                      uintptr_t ref)
+                                                       uintptr_t ref)
 {
     if (!ck.ready || me.busy) return;
     uint32_t size32 = usable > UINT32_MAX ? UINT32_MAX : (uint32_t)usable;
@@ -956,22 +956,22 @@ void oh_check_init(void)
 
 /* ---- counters ------------------------------------------------------------ */
 
-#define CHECK_FIELDS(X)                                                                            \
-    X(check_blocks_recorded, n_recorded)                                                           \
-    X(check_blocks_without_backtrace, n_unrecorded)                                                \
-    X(check_backtraces_distinct, n_stacks)                                                         \
-    X(check_backtraces_reused, n_memo_hits)                                                        \
-    X(check_unwinds, n_unwinds)                                                                    \
-    X(check_runs_quarantined, n_retired_runs)                                                      \
-    X(check_runs_protected, n_protected)                                                           \
-    X(check_runs_not_protected, n_sampled_out)                                                     \
-    X(check_protect_failed, n_protect_failed)                                                      \
-    X(check_runs_released, n_evicted)                                                              \
-    X(check_quarantine_peak_bytes, n_qpeak)                                                        \
-    X(check_global_scans, n_scans)                                                                 \
-    X(check_global_bytes_scanned, n_scanned)                                                       \
-    X(check_globals_reported, oh_check_n_globals)                                                           \
-    X(check_reports_suppressed, oh_check_n_suppressed)                                                      \
+#define CHECK_FIELDS(X)                                                                                                \
+    X(check_blocks_recorded, n_recorded)                                                                               \
+    X(check_blocks_without_backtrace, n_unrecorded)                                                                    \
+    X(check_backtraces_distinct, n_stacks)                                                                             \
+    X(check_backtraces_reused, n_memo_hits)                                                                            \
+    X(check_unwinds, n_unwinds)                                                                                        \
+    X(check_runs_quarantined, n_retired_runs)                                                                          \
+    X(check_runs_protected, n_protected)                                                                               \
+    X(check_runs_not_protected, n_sampled_out)                                                                         \
+    X(check_protect_failed, n_protect_failed)                                                                          \
+    X(check_runs_released, n_evicted)                                                                                  \
+    X(check_quarantine_peak_bytes, n_qpeak)                                                                            \
+    X(check_global_scans, n_scans)                                                                                     \
+    X(check_global_bytes_scanned, n_scanned)                                                                           \
+    X(check_globals_reported, oh_check_n_globals)                                                                      \
+    X(check_reports_suppressed, oh_check_n_suppressed)                                                                 \
     X(check_faults_reported, oh_check_n_faults)
 
 #define LOADC(c) (unsigned long long)atomic_load_explicit(&(c), memory_order_relaxed)

@@ -32,8 +32,8 @@ bool oh_check_dying(uintptr_t a, struct oh_check_death *d);
 struct oh_check_block {
     uintptr_t addr;
     uint32_t size;
-    uint32_t npc;         /* frames in pc, 0: no backtrace recorded */
-    void *const *pc;      /* innermost first */
+    uint32_t npc;    /* frames in pc, 0: no backtrace recorded */
+    void *const *pc; /* innermost first */
 };
 bool oh_check_find(uint32_t first, uintptr_t a, struct oh_check_block *b);
 
@@ -51,8 +51,8 @@ void oh_check_install_handlers(void);
  * into a retired run.  ending: into a run the current scope end retires
  * (whose begin site is `site`); *reported counts this scan's reports
  * (rate limits: REPORTS_PER_SCOPE per scan, REPORTS_TOTAL per process). */
-void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w, uintptr_t v, bool ending,
-                            void *site, uint32_t *reported);
+void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w, uintptr_t v, bool ending, void *site,
+                            uint32_t *reported);
 
 /* Report counters (check_report.c), printed with the others. */
 extern _Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed;

@@ -51,18 +51,16 @@ static void describe_block(uintptr_t a, uint32_t first, const char *tail)
         return;
     }
     uintptr_t p = b.addr;
-    if (a < p)
-        oh_log("  %p is in the header of a %u-byte block at %p %s", (void *)a, b.size, (void *)p, tail);
+    if (a < p) oh_log("  %p is in the header of a %u-byte block at %p %s", (void *)a, b.size, (void *)p, tail);
     else if (a - p < b.size)
-        oh_log("  %p is %zu bytes inside a %u-byte block at %p %s", (void *)a, (size_t)(a - p), b.size,
-               (void *)p, tail);
+        oh_log("  %p is %zu bytes inside a %u-byte block at %p %s", (void *)a, (size_t)(a - p), b.size, (void *)p,
+               tail);
     else
-        oh_log("  %p is %zu bytes past the end of a %u-byte block at %p %s", (void *)a,
-               (size_t)(a - p - b.size), b.size, (void *)p, tail);
+        oh_log("  %p is %zu bytes past the end of a %u-byte block at %p %s", (void *)a, (size_t)(a - p - b.size),
+               b.size, (void *)p, tail);
     oh_log("  the block was allocated at:");
     print_stack(&b);
 }
-
 
 /* ---- fault handler ----------------------------------------------------- */
 
@@ -192,4 +190,3 @@ void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w,
            ending ? "is ending" : "has ended", (void *)v, site);
     describe_block(v, d.first, ending ? "that the scope's end releases" : "released by the end of a scope");
 }
-

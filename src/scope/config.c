@@ -60,10 +60,26 @@ int oh_parse_size(const char *s, size_t *out)
     size_t mult = 1;
     switch (*p) {
     case '\0': break;
-    case 'k': case 'K': mult = KiB; p++; break;
-    case 'm': case 'M': mult = MiB; p++; break;
-    case 'g': case 'G': mult = GiB; p++; break;
-    case 't': case 'T': mult = TiB; p++; break;
+    case 'k':
+    case 'K':
+        mult = KiB;
+        p++;
+        break;
+    case 'm':
+    case 'M':
+        mult = MiB;
+        p++;
+        break;
+    case 'g':
+    case 'G':
+        mult = GiB;
+        p++;
+        break;
+    case 't':
+    case 'T':
+        mult = TiB;
+        p++;
+        break;
     default: return -1;
     }
     if (*p == 'i' && mult > 1) p++;
@@ -86,7 +102,7 @@ static const struct {
     const char *name;
     int num;
 } signals[] = {
-    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT},
+    {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"HUP", SIGHUP}, {"QUIT", SIGQUIT},
     {"PWR", SIGPWR},   {"WINCH", SIGWINCH}, {"URG", SIGURG},
 };
 
@@ -100,8 +116,8 @@ static int parse_signal(const char *s, int *out)
         }
     }
     unsigned long v;
-    if (oh_parse_ulong(s, &v) || v == 0 || v >= (unsigned long)NSIG || v == SIGKILL || v == SIGSTOP ||
-        v == SIGSEGV || v == SIGBUS)
+    if (oh_parse_ulong(s, &v) || v == 0 || v >= (unsigned long)NSIG || v == SIGKILL || v == SIGSTOP || v == SIGSEGV ||
+        v == SIGBUS)
         return -1;
     *out = (int)v;
     return 0;
@@ -213,20 +229,13 @@ static const struct {
     setter_fn set;
     const char *def;
 } vars[] = {
-    {"OFFHEAP_POOL_SIZE", set_pool_size, "1G"},
-    {"OFFHEAP_SLAB_SIZE", set_slab_size, "1M"},
-    {"OFFHEAP_RETAIN", set_retain, "64M"},
-    {"OFFHEAP_ON_EXHAUST", set_exhaust, "enomem"},
-    {"OFFHEAP_EXCLUDE", set_exclude, "(none)"},
-    {"OFFHEAP_VERBOSE", set_verbose, "0"},
-    {"OFFHEAP_STATS", set_stats, "0"},
-    {"OFFHEAP_STATS_SIGNAL", set_stats_signal, "(none)"},
-    {"OFFHEAP_STATS_FD", set_stats_fd, "2"},
-    {"OFFHEAP_CHECK", set_check, "0"},
-    {"OFFHEAP_HUGE_PAGES", set_huge, "0"},
-    {"OFFHEAP_DORMANT", set_dormant, "1"},
-    {"OFFHEAP_FAULT_MMAP", set_fault_mmap, "0"},
-    {"OFFHEAP_FAULT_FALLBACK", set_fault_fallback, "0"},
+    {"OFFHEAP_POOL_SIZE", set_pool_size, "1G"},  {"OFFHEAP_SLAB_SIZE", set_slab_size, "1M"},
+    {"OFFHEAP_RETAIN", set_retain, "64M"},       {"OFFHEAP_ON_EXHAUST", set_exhaust, "enomem"},
+    {"OFFHEAP_EXCLUDE", set_exclude, "(none)"},  {"OFFHEAP_VERBOSE", set_verbose, "0"},
+    {"OFFHEAP_STATS", set_stats, "0"},           {"OFFHEAP_STATS_SIGNAL", set_stats_signal, "(none)"},
+    {"OFFHEAP_STATS_FD", set_stats_fd, "2"},     {"OFFHEAP_CHECK", set_check, "0"},
+    {"OFFHEAP_HUGE_PAGES", set_huge, "0"},       {"OFFHEAP_DORMANT", set_dormant, "1"},
+    {"OFFHEAP_FAULT_MMAP", set_fault_mmap, "0"}, {"OFFHEAP_FAULT_FALLBACK", set_fault_fallback, "0"},
 };
 
 /* The value as it can be shown on one line: control characters become
@@ -250,8 +259,8 @@ static void apply(const char *entry)
             const char *why = vars[i].set(eq + 1);
             char shown[80];
             if (why)
-                oh_log("%s='%s' is %s; using the default %s", vars[i].name, printable(eq + 1, shown, sizeof shown),
-                       why, vars[i].def);
+                oh_log("%s='%s' is %s; using the default %s", vars[i].name, printable(eq + 1, shown, sizeof shown), why,
+                       vars[i].def);
             return;
         }
     }
@@ -296,6 +305,6 @@ void oh_config_print(void)
     oh_log("config: pool_size=%zu slab_size=%zu retain=%zu on_exhaust=%s exclude=%s stats=%s "
            "stats_signal=%d stats_fd=%d check=%d huge_pages=%d dormant=%d",
            oh_cfg.pool_size, oh_cfg.slab_size, oh_cfg.retain, exhaust[oh_cfg.on_exhaust],
-           oh_cfg.exclude ? oh_cfg.exclude : "(none)", stats[oh_cfg.stats], oh_cfg.stats_signal,
-           oh_cfg.stats_fd, oh_cfg.check, (int)oh_cfg.huge_pages, (int)oh_cfg.dormant);
+           oh_cfg.exclude ? oh_cfg.exclude : "(none)", stats[oh_cfg.stats], oh_cfg.stats_signal, oh_cfg.stats_fd,
+           oh_cfg.check, (int)oh_cfg.huge_pages, (int)oh_cfg.dormant);
 }

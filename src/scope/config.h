@@ -17,18 +17,18 @@ enum oh_exhaust { OH_EXHAUST_ENOMEM = 0, OH_EXHAUST_ABORT = 1, OH_EXHAUST_FALLBA
 enum oh_stats_mode { OH_STATS_OFF = 0, OH_STATS_TEXT = 1, OH_STATS_JSON = 2 };
 
 struct oh_config {
-    size_t pool_size;    /* OFFHEAP_POOL_SIZE: bytes reserved for scopes */
-    size_t slab_size;    /* OFFHEAP_SLAB_SIZE: bytes per slab */
-    size_t retain;       /* OFFHEAP_RETAIN: idle slab bytes kept resident */
-    int on_exhaust;      /* OFFHEAP_ON_EXHAUST: enum oh_exhaust */
-    const char *exclude; /* OFFHEAP_EXCLUDE: ':'/','-separated names, or NULL */
-    bool verbose;        /* OFFHEAP_VERBOSE */
-    int stats;           /* OFFHEAP_STATS: enum oh_stats_mode */
-    int stats_signal;    /* OFFHEAP_STATS_SIGNAL: 0 = none */
-    int stats_fd;        /* OFFHEAP_STATS_FD: where stats go (default 2) */
-    int check;           /* OFFHEAP_CHECK: 0 off, 1 on */
-    bool huge_pages;     /* OFFHEAP_HUGE_PAGES */
-    bool dormant;        /* OFFHEAP_DORMANT: until the first scope, the
+    size_t pool_size;             /* OFFHEAP_POOL_SIZE: bytes reserved for scopes */
+    size_t slab_size;             /* OFFHEAP_SLAB_SIZE: bytes per slab */
+    size_t retain;                /* OFFHEAP_RETAIN: idle slab bytes kept resident */
+    int on_exhaust;               /* OFFHEAP_ON_EXHAUST: enum oh_exhaust */
+    const char *exclude;          /* OFFHEAP_EXCLUDE: ':'/','-separated names, or NULL */
+    bool verbose;                 /* OFFHEAP_VERBOSE */
+    int stats;                    /* OFFHEAP_STATS: enum oh_stats_mode */
+    int stats_signal;             /* OFFHEAP_STATS_SIGNAL: 0 = none */
+    int stats_fd;                 /* OFFHEAP_STATS_FD: where stats go (default 2) */
+    int check;                    /* OFFHEAP_CHECK: 0 off, 1 on */
+    bool huge_pages;              /* OFFHEAP_HUGE_PAGES */
+    bool dormant;                 /* OFFHEAP_DORMANT: until the first scope, the
                             program's calls bypass us (plt.h) */
     unsigned long fault_mmap;     /* OFFHEAP_FAULT_MMAP: fail the Nth mmap */
     unsigned long fault_fallback; /* OFFHEAP_FAULT_FALLBACK: fail the Nth

@@ -27,8 +27,8 @@
 #include "core/fault.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <jemalloc/jemalloc.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Internal: never exported, and reached without the GOT. */
@@ -37,8 +37,8 @@
 struct oh_fb_table {
     void *(*malloc)(size_t n);
     void *(*calloc)(size_t count, size_t n); /* count 1 */
-    void *(*realloc)(void *p, size_t n);  /* p != NULL, n > 0 */
-    void (*free)(void *p);                /* p may be NULL */
+    void *(*realloc)(void *p, size_t n);     /* p != NULL, n > 0 */
+    void (*free)(void *p);                   /* p may be NULL */
 };
 
 extern struct oh_fb_table oh_fb;

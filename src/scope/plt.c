@@ -42,7 +42,7 @@ struct walk {
 
 struct object {
     ElfW(Addr) base;
-    uintptr_t lo, hi;             /* span of its loadable segments */
+    uintptr_t lo, hi;                       /* span of its loadable segments */
     uintptr_t rw_lo[MAX_RW], rw_hi[MAX_RW]; /* its writable segments */
     unsigned nrw;
     uintptr_t relro_lo, relro_hi; /* the part of RELRO the loader made
@@ -86,7 +86,7 @@ static bool writable(const struct object *o, uintptr_t a)
 }
 
 /* Index in fns_kept of the function a jump slot imports, or -1. */
-static int slot_fn(const struct object *o, const ElfW(Rela) *r)
+static int slot_fn(const struct object *o, const ElfW(Rela) * r)
 {
     if (ELF64_R_TYPE(r->r_info) != OH_JUMP_SLOT) return -1;
     const ElfW(Sym) *sym = &o->dyn.symtab[ELF64_R_SYM(r->r_info)];
@@ -97,7 +97,7 @@ static int slot_fn(const struct object *o, const ElfW(Rela) *r)
 }
 
 /* What the slot should hold after this walk, or NULL to leave it. */
-static void *new_value(const struct object *o, const ElfW(Rela) *r, int k, uintptr_t cur, enum walk_dir dir)
+static void *new_value(const struct object *o, const ElfW(Rela) * r, int k, uintptr_t cur, enum walk_dir dir)
 {
     const struct oh_plt_fn *f = &fns_kept[k];
     if (dir == TO_OURS) return cur == (uintptr_t)f->direct ? f->ours : NULL;
@@ -170,7 +170,8 @@ void oh_plt_arm(void)
     (void)dl_iterate_phdr(visit, &w);
     if (w.err)
         oh_fatal("cannot make a PLT slot writable again to leave dormant mode (mprotect: errno %d); "
-                 "set OFFHEAP_DORMANT=0", w.err);
+                 "set OFFHEAP_DORMANT=0",
+                 w.err);
 }
 
 #else /* no jump-slot type known for this target: never dormant */

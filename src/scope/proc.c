@@ -22,8 +22,8 @@ uintptr_t oh_pool_size;
 struct oh_slabs oh_proc;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int err_code = -1;      /* -1 not tried, 0 ready, else errno */
-static _Atomic int state;      /* 0 not started, 1 being created, 2 done */
+static int err_code = -1; /* -1 not tried, 0 ready, else errno */
+static _Atomic int state; /* 0 not started, 1 being created, 2 done */
 static size_t large_min;
 
 static void create(void)
@@ -34,8 +34,7 @@ static void create(void)
     oh_plt_arm();
     size_t retain_slabs = oh_cfg.retain / oh_cfg.slab_size;
     if (retain_slabs > UINT32_MAX) retain_slabs = UINT32_MAX;
-    int err = oh_slabs_init(&oh_proc, oh_cfg.pool_size, oh_cfg.slab_size, oh_cfg.huge_pages,
-                            (uint32_t)retain_slabs);
+    int err = oh_slabs_init(&oh_proc, oh_cfg.pool_size, oh_cfg.slab_size, oh_cfg.huge_pages, (uint32_t)retain_slabs);
     if (err) {
         oh_log("cannot reserve the process pool (OFFHEAP_POOL_SIZE=%zu): %s; scopes are off", oh_cfg.pool_size,
                err == ENOMEM ? "out of memory or address space" : "invalid size");

@@ -308,9 +308,8 @@ static bool push_mark(struct oh_thread *t, void *site)
 static inline void assert_bump(const struct oh_thread *t)
 {
     OH_ASSERT(t->slab == OH_SLAB_NONE ? t->cur == NULL
-                                      : ((uintptr_t)t->cur % OH_BLOCK_ALIGN == HDR &&
-                                         t->cur >= oh_proc_slab(t->slab) && t->cur <= t->end &&
-                                         t->end == oh_proc_slab(t->slab) + oh_proc_slab_size()));
+                                      : ((uintptr_t)t->cur % OH_BLOCK_ALIGN == HDR && t->cur >= oh_proc_slab(t->slab) &&
+                                         t->cur <= t->end && t->end == oh_proc_slab(t->slab) + oh_proc_slab_size()));
 }
 
 /* Walk to the oldest run of the chain. */

@@ -18,11 +18,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 static uint64_t je_u64(const char *name)
 {
@@ -73,10 +73,11 @@ int offheap_stats_get(offheap_stats *out)
 /* Every field of offheap_stats, in print order: the per-thread counters
  * (thread.h; X##_COUNTER takes their three columns), then the heap's and
  * the pool's figures. */
-#define FIELDS(X)                                                                                  \
-    OH_COUNTERS(X##_COUNTER)                                                                       \
-    X(fallback_allocs) X(fallback_frees) X(slabs_in_use) X(slabs_committed) X(slabs_total)         \
-        X(slab_size) X(pool_reserved) X(pool_peak) X(threads)
+#define FIELDS(X)                                                                                                      \
+    OH_COUNTERS(X##_COUNTER)                                                                                           \
+    X(fallback_allocs)                                                                                                 \
+    X(fallback_frees) X(slabs_in_use) X(slabs_committed) X(slabs_total) X(slab_size) X(pool_reserved) X(pool_peak)     \
+        X(threads)
 
 static int print_stats(int fd, int json, const offheap_stats *s)
 {
@@ -85,8 +86,8 @@ static int print_stats(int fd, int json, const offheap_stats *s)
     if (json) {
         n += oh_format(buf + n, sizeof buf - n, "{\"liboffheap\":{");
         const char *sep = "";
-#define J(f)                                                                                       \
-    n += oh_format(buf + n, sizeof buf - n, "%s\"%s\":%llu", sep, #f, (unsigned long long)s->f);   \
+#define J(f)                                                                                                           \
+    n += oh_format(buf + n, sizeof buf - n, "%s\"%s\":%llu", sep, #f, (unsigned long long)s->f);                       \
     sep = ",";
 #define J_COUNTER(f, pub, merge) J(pub)
         FIELDS(J)

@@ -50,4 +50,3 @@ void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret)
     }
     oh_format(buf, cap, "%p", pc);
 }
-

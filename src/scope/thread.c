@@ -39,10 +39,10 @@ static void add_counters(struct oh_counters *to, struct oh_counters *from)
 {
 #define SUM merge_sum
 #define MAX merge_max
-#define ADD(f, pub, merge)                                                                         \
-    atomic_store_explicit(&to->f,                                                                  \
-                          merge(atomic_load_explicit(&to->f, memory_order_relaxed),                \
-                                atomic_load_explicit(&from->f, memory_order_relaxed)),             \
+#define ADD(f, pub, merge)                                                                                             \
+    atomic_store_explicit(&to->f,                                                                                      \
+                          merge(atomic_load_explicit(&to->f, memory_order_relaxed),                                    \
+                                atomic_load_explicit(&from->f, memory_order_relaxed)),                                 \
                           memory_order_relaxed);
     OH_COUNTERS(ADD)
 #undef ADD

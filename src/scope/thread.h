@@ -35,24 +35,24 @@ struct oh_mark {
     uint32_t slab; /* bump slab at begin (OH_SLAB_NONE: none) */
     uint32_t seq;  /* sequence number of the enclosing scope */
     uint32_t pad;
-    void *site;    /* return address of the begin (check mode reports it) */
+    void *site;     /* return address of the begin (check mode reports it) */
     uint64_t bytes; /* st.bytes at begin, the bump since counted */
 };
 
 /* The per-thread counters, listed once: X(field, name in offheap_stats,
  * how two threads' values combine: SUM or MAX).  Written by their thread
  * only, read by anyone (relaxed). */
-#define OH_COUNTERS(X)                                                                             \
-    X(scopes, scopes, SUM)                                                                         \
-    X(depth_peak, depth_peak, MAX)                                                                 \
-    X(blocks, scope_blocks, SUM)                                                                   \
-    X(bytes, scope_bytes, SUM)                                                                     \
-    X(released, scope_bytes_released, SUM)                                                         \
-    X(frees_ignored, frees_ignored, SUM)                                                           \
-    X(realloc_in_place, reallocs_in_place, SUM)                                                    \
-    X(realloc_moved, reallocs_moved_out, SUM)                                                      \
-    X(routed, routed_by_caller, SUM)                                                               \
-    X(exhausted, exhausted, SUM)                                                                   \
+#define OH_COUNTERS(X)                                                                                                 \
+    X(scopes, scopes, SUM)                                                                                             \
+    X(depth_peak, depth_peak, MAX)                                                                                     \
+    X(blocks, scope_blocks, SUM)                                                                                       \
+    X(bytes, scope_bytes, SUM)                                                                                         \
+    X(released, scope_bytes_released, SUM)                                                                             \
+    X(frees_ignored, frees_ignored, SUM)                                                                               \
+    X(realloc_in_place, reallocs_in_place, SUM)                                                                        \
+    X(realloc_moved, reallocs_moved_out, SUM)                                                                          \
+    X(routed, routed_by_caller, SUM)                                                                                   \
+    X(exhausted, exhausted, SUM)                                                                                       \
     X(misuse, misuse, SUM)
 
 struct oh_counters {
@@ -67,34 +67,33 @@ struct oh_counters {
  * build for, an aligned 64-bit store is never torn. */
 #define OH_STAT_HOT_INC(t, field) (++*(uint64_t *)(void *)&(t)->st.field)
 
-#define OH_STAT_ADD(t, field, v)                                                                   \
-    atomic_store_explicit(&(t)->st.field,                                                          \
-                          atomic_load_explicit(&(t)->st.field, memory_order_relaxed) + (v),        \
+#define OH_STAT_ADD(t, field, v)                                                                                       \
+    atomic_store_explicit(&(t)->st.field, atomic_load_explicit(&(t)->st.field, memory_order_relaxed) + (v),            \
                           memory_order_relaxed)
 
 struct oh_thread {
-    size_t route;       /* hot word, see above */
-    uint32_t depth;     /* marks pushed, tag base included */
-    uint32_t escape;    /* escape nesting */
-    uint32_t tagged;    /* 1 when marks[0] is a tag base */
-    char *cur;          /* bump position */
-    char *end;          /* end of the bump slab */
-    char *clean;        /* see above */
-    char *acct;         /* bump position up to which bytes are counted */
-    uintptr_t ok_ra[32]; /* return addresses known to allocate in scopes
+    size_t route;            /* hot word, see above */
+    uint32_t depth;          /* marks pushed, tag base included */
+    uint32_t escape;         /* escape nesting */
+    uint32_t tagged;         /* 1 when marks[0] is a tag base */
+    char *cur;               /* bump position */
+    char *end;               /* end of the bump slab */
+    char *clean;             /* see above */
+    char *acct;              /* bump position up to which bytes are counted */
+    uintptr_t ok_ra[32];     /* return addresses known to allocate in scopes
                             (scope_fast.h), direct-mapped */
-    uint32_t slab;      /* bump slab index, or OH_SLAB_NONE */
-    uint32_t head;      /* newest owned run, or OH_SLAB_NONE */
-    uint32_t id;        /* thread index (tid.h), 0 until registered */
-    uint32_t seq;       /* sequence number of the innermost scope */
-    uint32_t next_seq;  /* last sequence number handed out */
-    uint32_t overflow;  /* begins ignored past the depth limit */
+    uint32_t slab;           /* bump slab index, or OH_SLAB_NONE */
+    uint32_t head;           /* newest owned run, or OH_SLAB_NONE */
+    uint32_t id;             /* thread index (tid.h), 0 until registered */
+    uint32_t seq;            /* sequence number of the innermost scope */
+    uint32_t next_seq;       /* last sequence number handed out */
+    uint32_t overflow;       /* begins ignored past the depth limit */
     _Atomic uint32_t parked; /* warm slab kept between outermost scopes, or
                                 OH_SLAB_NONE; other threads may take it
                                 back to the pool when it runs out */
-    char *parked_clean; /* its `clean` (owner only) */
-    bool registered;    /* in the registry, exit hook armed */
-    bool exiting;       /* thread-exit cleanup ran */
+    char *parked_clean;      /* its `clean` (owner only) */
+    bool registered;         /* in the registry, exit hook armed */
+    bool exiting;            /* thread-exit cleanup ran */
     struct oh_counters st;
     struct oh_thread *reg_next, *reg_prev; /* registry of live threads */
     struct oh_mark marks[OFFHEAP_SCOPE_MAX_DEPTH];

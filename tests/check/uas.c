@@ -26,9 +26,9 @@
 
 #include "offheap.h"
 
-char *kept_block;           /* the escaping pointer */
-volatile char sink;         /* keeps reads from being optimised away */
-char *volatile null_ptr;    /* NULL, opaque to the compiler */
+char *kept_block;        /* the escaping pointer */
+volatile char sink;      /* keeps reads from being optimised away */
+char *volatile null_ptr; /* NULL, opaque to the compiler */
 
 __attribute__((noinline)) char *make_request_buffer(size_t n)
 {
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
         OFFHEAP_SCOPE_BEGIN();
         char *outer = make_request_buffer(32);
         handle_request(100);
-        outer[0] = 'o'; /* the outer scope's block is alive */
+        outer[0] = 'o';       /* the outer scope's block is alive */
         sink = kept_block[0]; /* the inner one is not: dies here */
         OFFHEAP_SCOPE_END();
     } else if (!strcmp(what, "thread")) {

@@ -36,11 +36,11 @@ static void row(const char *call, const char *expect, int ok, const char *got)
 }
 
 /* A void call on NULL: no crash, errno untouched. */
-#define QUIET(call)                                                                                \
-    do {                                                                                           \
-        errno = 4321;                                                                              \
-        call;                                                                                      \
-        row(#call, "no effect, errno kept", errno == 4321, "no effect, errno kept");               \
+#define QUIET(call)                                                                                                    \
+    do {                                                                                                               \
+        errno = 4321;                                                                                                  \
+        call;                                                                                                          \
+        row(#call, "no effect, errno kept", errno == 4321, "no effect, errno kept");                                   \
     } while (0)
 
 static void cb(const offheap_pressure_event *ev, void *user)
@@ -72,8 +72,10 @@ int main(int argc, char **argv)
     RC(offheap_pool_create(&p, &(offheap_pool_config){.pool_size = (size_t)1 << 63, .slab_size = (size_t)1 << 63}),
        ENOMEM);
     RC(offheap_pool_create(&p, &(offheap_pool_config){.pool_size = (size_t)1 << 62, .slab_size = 4096}), ENOMEM);
-    RC(offheap_pool_create(&p, &(offheap_pool_config){.pool_size = (size_t)1 << 50, .slab_size = (size_t)1 << 30,
-                                                      .prealloc = true, .slab_count = 1024}),
+    RC(offheap_pool_create(&p, &(offheap_pool_config){.pool_size = (size_t)1 << 50,
+                                                      .slab_size = (size_t)1 << 30,
+                                                      .prealloc = true,
+                                                      .slab_count = 1024}),
        ENOMEM);
     row("failed creates leave *out NULL", "NULL", p == NULL, p ? "set" : "NULL");
     RC(offheap_pool_create(&p, &(offheap_pool_config){.pool_size = 4 * MiB, .slab_size = MiB}), 0);

@@ -39,24 +39,24 @@ static const char *ename(int e)
     }
 }
 
-#define RC(call, want)                                                                             \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        char got_[64];                                                                             \
-        snprintf(got_, sizeof got_, "%s", ename(rc_));                                             \
-        row(#call, ename(want), rc_ == (want), got_);                                              \
+#define RC(call, want)                                                                                                 \
+    do {                                                                                                               \
+        int rc_ = (call);                                                                                              \
+        char got_[64];                                                                                                 \
+        snprintf(got_, sizeof got_, "%s", ename(rc_));                                                                 \
+        row(#call, ename(want), rc_ == (want), got_);                                                                  \
     } while (0)
 
-#define NUL(call, want)                                                                            \
-    do {                                                                                           \
-        errno = 0;                                                                                 \
-        void *p_ = (call);                                                                         \
-        int e_ = errno;                                                                            \
-        char got_[64], exp_[64];                                                                   \
-        snprintf(got_, sizeof got_, "%p", p_);                                                     \
-        if (!p_) snprintf(got_, sizeof got_, "NULL, errno %s", ename(e_));                         \
-        snprintf(exp_, sizeof exp_, "NULL, errno %s", ename(want));                                \
-        row(#call, exp_, p_ == NULL && e_ == (want), got_);                                        \
+#define NUL(call, want)                                                                                                \
+    do {                                                                                                               \
+        errno = 0;                                                                                                     \
+        void *p_ = (call);                                                                                             \
+        int e_ = errno;                                                                                                \
+        char got_[64], exp_[64];                                                                                       \
+        snprintf(got_, sizeof got_, "%p", p_);                                                                         \
+        if (!p_) snprintf(got_, sizeof got_, "NULL, errno %s", ename(e_));                                             \
+        snprintf(exp_, sizeof exp_, "NULL, errno %s", ename(want));                                                    \
+        row(#call, exp_, p_ == NULL && e_ == (want), got_);                                                            \
     } while (0)
 
 #endif

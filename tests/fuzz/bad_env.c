@@ -31,14 +31,14 @@
 /* ---- child ------------------------------------------------------------- */
 
 static int child_bad;
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stdout, "child: check failed: %s: ", #c);                                      \
-            fprintf(stdout, __VA_ARGS__);                                                          \
-            fputc('\n', stdout);                                                                   \
-            child_bad++;                                                                           \
-        }                                                                                          \
+#define CHECK(c, ...)                                                                                                  \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stdout, "child: check failed: %s: ", #c);                                                          \
+            fprintf(stdout, __VA_ARGS__);                                                                              \
+            fputc('\n', stdout);                                                                                       \
+            child_bad++;                                                                                               \
+        }                                                                                                              \
     } while (0)
 
 static bool tiny;
@@ -115,8 +115,8 @@ static int child(bool defaults, bool tiny_pool, bool one_slab)
 struct bad_case {
     const char *var;
     const char *value;
-    int lines;     /* stderr lines expected (each naming var) */
-    int mode;      /* 1: the pool must have the default geometry; 2: a tiny
+    int lines; /* stderr lines expected (each naming var) */
+    int mode;  /* 1: the pool must have the default geometry; 2: a tiny
                       pool, only small blocks; 3: a pool of one slab: no
                       second thread (an idle thread keeps its warm slab) */
     const char *why;
@@ -267,8 +267,7 @@ static void set_child_env(void *arg)
     }
 }
 
-static void run(const char *self, const char *so, const struct bad_case *c, const char *extra,
-                struct result *r)
+static void run(const char *self, const char *so, const struct bad_case *c, const char *extra, struct result *r)
 {
     const char *mode = NULL;
     if (c && c->mode == 1) mode = "--defaults";
@@ -369,10 +368,11 @@ int main(int argc, char **argv)
                    r.status == 0 ? "yes" : "NO");
         if (!ok) {
             failed++;
-            fprintf(stderr,
-                    "bad_env: %s='%s' (%s): status %d, %d stderr lines (expected %d)%s\n--- stdout\n%s--- stderr\n%s---\n",
-                    var, val, c->why, r.status, lines, c->lines, named ? "" : ", not all naming the variable", r.out,
-                    r.err);
+            fprintf(
+                stderr,
+                "bad_env: %s='%s' (%s): status %d, %d stderr lines (expected %d)%s\n--- stdout\n%s--- stderr\n%s---\n",
+                var, val, c->why, r.status, lines, c->lines, named ? "" : ", not all naming the variable", r.out,
+                r.err);
         }
     }
     /* Several bad variables at once: one line each. */
@@ -380,16 +380,15 @@ int main(int argc, char **argv)
     run(self, argv[1], &several, "OFFHEAP_POOL_SIZE=lots OFFHEAP_CHECK=sure", &r);
     {
         int lines = count_lines(r.err, r.elen);
-        bool all = strstr(r.err, "OFFHEAP_STATS_FD") && strstr(r.err, "OFFHEAP_POOL_SIZE") &&
-                   strstr(r.err, "OFFHEAP_CHECK");
+        bool all =
+            strstr(r.err, "OFFHEAP_STATS_FD") && strstr(r.err, "OFFHEAP_POOL_SIZE") && strstr(r.err, "OFFHEAP_CHECK");
         if (table)
             printf("| `OFFHEAP_STATS_FD` + `OFFHEAP_POOL_SIZE` + `OFFHEAP_CHECK` | `-3`, `lots`, `sure` | three bad "
                    "at once | %d%s | %s |\n",
                    lines, all ? ", one per variable" : "", r.status == 0 ? "yes" : "NO");
         if (r.status != 0 || lines != 3 || !all || !strstr(r.out, "child ok")) {
             failed++;
-            fprintf(stderr, "bad_env: three bad variables: status %d, %d lines\n%s%s", r.status, lines, r.out,
-                    r.err);
+            fprintf(stderr, "bad_env: three bad variables: status %d, %d lines\n%s%s", r.status, lines, r.out, r.err);
         }
     }
     printf("bad_env: %zu cases, %d failed\n", ncases + 1, failed);

@@ -43,20 +43,20 @@ static const char *fail_what = "";
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz_ops: %s:%d: ", __FILE__, __LINE__);                                  \
-        fprintf(stderr, "%s", fail_what);                                                          \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        fprintf(stderr, "fuzz_ops: %s:%d: ", __FILE__, __LINE__);                                                      \
+        fprintf(stderr, "%s", fail_what);                                                                              \
+        fprintf(stderr, __VA_ARGS__);                                                                                  \
+        fputc('\n', stderr);                                                                                           \
+        abort();                                                                                                       \
     } while (0)
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fail_what = "check failed: " #c ": ";                                                  \
-            FAIL(__VA_ARGS__);                                                                     \
-        }                                                                                          \
+#define CHECK(c, ...)                                                                                                  \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fail_what = "check failed: " #c ": ";                                                                      \
+            FAIL(__VA_ARGS__);                                                                                         \
+        }                                                                                                              \
     } while (0)
 
 struct block {
@@ -75,9 +75,9 @@ struct pool_slot {
 
 struct arena_slot {
     offheap_arena *a;
-    size_t cap;     /* remaining right after create / reset */
-    size_t rem;     /* model of offheap_arena_remaining() */
-    uintptr_t end;  /* one past the last usable byte; 0 until learned */
+    size_t cap;    /* remaining right after create / reset */
+    size_t rem;    /* model of offheap_arena_remaining() */
+    uintptr_t end; /* one past the last usable byte; 0 until learned */
 };
 
 static struct {
@@ -180,9 +180,8 @@ static void add_block(char *p, size_t size, int kind, int owner)
         const struct block *b = &S.blocks[i];
         uintptr_t blo = (uintptr_t)b->p, bhi = blo + b->size;
         if (lo < bhi && blo < hi)
-            FAIL("new %zu-byte block at %p (%s %d) overlaps live block %u (%zu bytes at %p, %s %d)", size,
-                 (void *)p, kind ? "arena" : "pool", owner, b->id, b->size, (void *)b->p,
-                 b->kind ? "arena" : "pool", b->owner);
+            FAIL("new %zu-byte block at %p (%s %d) overlaps live block %u (%zu bytes at %p, %s %d)", size, (void *)p,
+                 kind ? "arena" : "pool", owner, b->id, b->size, (void *)b->p, b->kind ? "arena" : "pool", b->owner);
     }
     struct block nb = {p, size, S.next_id++, kind, owner};
     fill(&nb);
@@ -220,7 +219,7 @@ static size_t pick_align(size_t unit)
     unsigned k = u8();
     switch (k % 16) {
     case 0: return 0;
-    case 1: return 3 + (u8() & 0x7e);  /* odd: not a power of two */
+    case 1: return 3 + (u8() & 0x7e); /* odd: not a power of two */
     case 2: return 24;
     case 3: return (size_t)1 << 63;
     case 4: return (size_t)1 << (20 + (u8() % 24));
@@ -255,9 +254,18 @@ static void op_pool_create(void)
     cfg.slab_count = u8() % 40;
     int expect = 0;
     switch ((k >> 4) & 7) {
-    case 0: cfg.slab_size = 3000; expect = EINVAL; break;          /* not a power of two */
-    case 1: cfg.pool_size += slab / 2; expect = EINVAL; break;     /* not a slab multiple */
-    case 2: cfg.slab_size = 2048; expect = EINVAL; break;          /* below the page size */
+    case 0:
+        cfg.slab_size = 3000;
+        expect = EINVAL;
+        break; /* not a power of two */
+    case 1:
+        cfg.pool_size += slab / 2;
+        expect = EINVAL;
+        break; /* not a slab multiple */
+    case 2:
+        cfg.slab_size = 2048;
+        expect = EINVAL;
+        break; /* below the page size */
     case 3: cfg.huge_pages = ((k >> 7) & 1) && !no_huge; break;
     default: break;
     }
@@ -288,8 +296,8 @@ static void op_pool_create(void)
     CHECK(offheap_pool_stats_get(p, &st) == 0, "stats");
     CHECK(st.reserved == cfg.pool_size && st.slab_size == slab && st.slab_count == cfg.pool_size / slab &&
               st.allocated == 0 && st.slabs_in_use == 0,
-          "fresh pool stats: reserved %zu slab %zu count %zu allocated %zu in_use %zu", st.reserved,
-          st.slab_size, st.slab_count, st.allocated, st.slabs_in_use);
+          "fresh pool stats: reserved %zu slab %zu count %zu allocated %zu in_use %zu", st.reserved, st.slab_size,
+          st.slab_count, st.allocated, st.slabs_in_use);
 }
 
 static void check_pool_stats(int slot)
@@ -298,8 +306,7 @@ static void check_pool_stats(int slot)
     offheap_pool_stats st;
     CHECK(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
     CHECK(st.slabs_in_use <= st.slab_count, "in_use %zu > count %zu", st.slabs_in_use, st.slab_count);
-    CHECK(st.allocated >= live_bytes(0, slot), "allocated %zu < live bytes %zu", st.allocated,
-          live_bytes(0, slot));
+    CHECK(st.allocated >= live_bytes(0, slot), "allocated %zu < live bytes %zu", st.allocated, live_bytes(0, slot));
     CHECK(st.allocated <= st.slabs_in_use * st.slab_size, "allocated %zu > %zu slabs in use", st.allocated,
           st.slabs_in_use);
     CHECK(st.peak >= st.slabs_in_use * st.slab_size, "peak %zu below in-use", st.peak);
@@ -321,8 +328,8 @@ static void op_pool_alloc(bool aligned)
     int e = errno;
     bool bad_align = align == 0 || (align & (align - 1));
     if (!ps->p || size == 0 || bad_align) {
-        CHECK(p == NULL && e == EINVAL, "pool_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL",
-              (void *)ps->p, size, align, (void *)p, e);
+        CHECK(p == NULL && e == EINVAL, "pool_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL", (void *)ps->p,
+              size, align, (void *)p, e);
         return;
     }
     size_t a = align < OFFHEAP_ALIGNMENT ? OFFHEAP_ALIGNMENT : align;
@@ -333,8 +340,8 @@ static void op_pool_alloc(bool aligned)
         if (small) {
             offheap_pool_stats st;
             CHECK(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
-            CHECK(st.slabs_in_use == count, "small alloc %zu (align %zu) ENOMEM with %zu of %zu slabs in use",
-                  size, a, st.slabs_in_use, count);
+            CHECK(st.slabs_in_use == count, "small alloc %zu (align %zu) ENOMEM with %zu of %zu slabs in use", size, a,
+                  st.slabs_in_use, count);
         } else if (before.slabs_in_use == 0 && size <= ps->pool_size) {
             size_t slack = a > slab ? a - slab : 0;
             if (slack <= ps->pool_size - size && ((size + slack + slab - 1) / slab) <= count)
@@ -343,8 +350,8 @@ static void op_pool_alloc(bool aligned)
         return;
     }
     CHECK(((uintptr_t)p & (a - 1)) == 0, "block %p not aligned to %zu", (void *)p, a);
-    CHECK(offheap_pool_owns(ps->p, p) && offheap_pool_owns(ps->p, p + size - 1),
-          "block %p+%zu outside the pool", (void *)p, size);
+    CHECK(offheap_pool_owns(ps->p, p) && offheap_pool_owns(ps->p, p + size - 1), "block %p+%zu outside the pool",
+          (void *)p, size);
     for (int o = 0; o < MAX_POOLS; o++)
         if (o != slot && S.pools[o].p) CHECK(!offheap_pool_owns(S.pools[o].p, p), "owned by another pool");
     add_block(p, size, 0, slot);
@@ -415,8 +422,14 @@ static void op_arena_create(void)
     size_t size;
     int expect = 0;
     switch (k & 7) {
-    case 0: size = 0; expect = EINVAL; break;
-    case 1: size = SIZE_MAX - (u8() & 63); expect = ENOMEM; break;
+    case 0:
+        size = 0;
+        expect = EINVAL;
+        break;
+    case 1:
+        size = SIZE_MAX - (u8() & 63);
+        expect = ENOMEM;
+        break;
     case 2: size = 1 + u8(); break;
     case 3: size = (size_t)4 * MiB + u16(); break;
     default: size = 1 + u16() * (size_t)(1 + (k >> 5)); break;
@@ -428,8 +441,7 @@ static void op_arena_create(void)
     size_t map = (64 + size + page_size - 1) & ~(page_size - 1);
     as->a = a;
     as->cap = as->rem = offheap_arena_remaining(a);
-    CHECK(as->cap >= size && as->cap == map - 64, "arena of %zu: remaining %zu (mapping %zu)", size, as->cap,
-          map);
+    CHECK(as->cap >= size && as->cap == map - 64, "arena of %zu: remaining %zu (mapping %zu)", size, as->cap, map);
     as->end = 0;
 }
 
@@ -446,8 +458,8 @@ static void op_arena_alloc(bool aligned)
     int e = errno;
     bool bad_align = aligned && (align == 0 || (align & (align - 1)));
     if (!as->a || size == 0 || bad_align) {
-        CHECK(p == NULL && e == EINVAL, "arena_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL",
-              (void *)as->a, size, align, (void *)p, e);
+        CHECK(p == NULL && e == EINVAL, "arena_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL", (void *)as->a,
+              size, align, (void *)p, e);
         return;
     }
     size_t a = align < 16 ? 16 : align;
@@ -457,8 +469,8 @@ static void op_arena_alloc(bool aligned)
     bool fits = pad <= as->rem && size <= as->rem - pad;
     if (!p) {
         CHECK(e == ENOMEM, "arena_alloc failed with errno %d", e);
-        if (known) CHECK(!fits, "arena_alloc(%zu, align %zu) ENOMEM with %zu remaining (pad %zu)", size, a,
-                         as->rem, pad);
+        if (known)
+            CHECK(!fits, "arena_alloc(%zu, align %zu) ENOMEM with %zu remaining (pad %zu)", size, a, as->rem, pad);
         CHECK(offheap_arena_remaining(as->a) == as->rem, "failed alloc changed remaining");
         return;
     }
@@ -471,8 +483,7 @@ static void op_arena_alloc(bool aligned)
     size_t now = offheap_arena_remaining(as->a);
     if (!as->end) as->end = (uintptr_t)p + round16(size) + now;
     CHECK((uintptr_t)p + size <= as->end, "arena block past the end");
-    CHECK(now == (size_t)(as->end - ((uintptr_t)p + round16(size))), "remaining %zu after a %zu-byte block",
-          now, size);
+    CHECK(now == (size_t)(as->end - ((uintptr_t)p + round16(size))), "remaining %zu after a %zu-byte block", now, size);
     as->rem = now;
     add_block(p, size, 1, slot);
 }
@@ -518,8 +529,7 @@ static void op_hint(void)
         CHECK(r == EINVAL, "hint flag %d gave %d", flag, r);
         return;
     }
-    CHECK(r == 0 || (flag >= OFFHEAP_HINT_HUGEPAGE && r == EINVAL), "hint(%d) on a live block gave %d", flag,
-          r);
+    CHECK(r == 0 || (flag >= OFFHEAP_HINT_HUGEPAGE && r == EINVAL), "hint(%d) on a live block gave %d", flag, r);
     if (flag == OFFHEAP_HINT_DONTNEED && r == 0) {
         /* Whole pages inside [off, size) read as zero now; every other byte,
          * this block's head and every other block included, is intact. */
@@ -567,8 +577,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S.n = size;
     /* A pool and an arena from the start, so short inputs reach the
      * allocation paths. */
-    CHECK(offheap_pool_create(&S.pools[0].p, &(offheap_pool_config){.pool_size = 2 * MiB, .slab_size = 64 * KiB}) ==
-              0,
+    CHECK(offheap_pool_create(&S.pools[0].p, &(offheap_pool_config){.pool_size = 2 * MiB, .slab_size = 64 * KiB}) == 0,
           "default pool");
     S.pools[0].pool_size = 2 * MiB;
     S.pools[0].slab_size = 64 * KiB;
@@ -580,13 +589,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned op = u8();
         switch (op % 20) {
         case 0: op_pool_create(); break;
-        case 1: case 2: case 3: op_pool_alloc(false); break;
-        case 4: case 5: op_pool_alloc(true); break;
+        case 1:
+        case 2:
+        case 3: op_pool_alloc(false); break;
+        case 4:
+        case 5: op_pool_alloc(true); break;
         case 6: op_pool_reset(); break;
         case 7: op_pool_release(); break;
         case 8: op_pool_destroy(); break;
         case 9: op_arena_create(); break;
-        case 10: case 11: op_arena_alloc(false); break;
+        case 10:
+        case 11: op_arena_alloc(false); break;
         case 12: op_arena_alloc(true); break;
         case 13: op_arena_reset(); break;
         case 14: op_arena_destroy(); break;

@@ -27,4 +27,3 @@ static const uint8_t *read_input(const char *path, size_t *n)
 }
 
 #endif
-

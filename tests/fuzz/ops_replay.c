@@ -49,20 +49,19 @@
 #define FILL_CAP 4096
 
 static _Thread_local const char *fail_what = "";
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "ops_replay: input %lu op %u: %s:%d: %s", input_no, op_no, __FILE__, __LINE__, \
-                fail_what);                                                                        \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        _exit(1);                                                                                  \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        fprintf(stderr, "ops_replay: input %lu op %u: %s:%d: %s", input_no, op_no, __FILE__, __LINE__, fail_what);     \
+        fprintf(stderr, __VA_ARGS__);                                                                                  \
+        fputc('\n', stderr);                                                                                           \
+        _exit(1);                                                                                                      \
     } while (0)
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fail_what = "check failed: " #c ": ";                                                  \
-            FAIL(__VA_ARGS__);                                                                     \
-        }                                                                                          \
+#define CHECK(c, ...)                                                                                                  \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fail_what = "check failed: " #c ": ";                                                                      \
+            FAIL(__VA_ARGS__);                                                                                         \
+        }                                                                                                              \
     } while (0)
 
 struct blk {
@@ -83,9 +82,9 @@ static _Thread_local unsigned op_no;
 static _Thread_local const uint8_t *in;
 static _Thread_local size_t in_len, in_pos;
 static size_t page;
-static bool trace; /* OPS_REPLAY_TRACE=1: each op on stderr */
+static bool trace;            /* OPS_REPLAY_TRACE=1: each op on stderr */
 static bool exhaust_fallback; /* OFFHEAP_ON_EXHAUST=fallback */
-static int nthreads = 1;       /* -threads=N: N interpreters at once, each with
+static int nthreads = 1;      /* -threads=N: N interpreters at once, each with
                                   its own model (thread-local) */
 
 static unsigned u8(void)
@@ -189,8 +188,8 @@ static void no_overlap(const char *p, size_t size, const struct blk *except)
         if (b == except) continue;
         uintptr_t blo = (uintptr_t)b->p, bhi = blo + (b->size ? b->size : 1);
         if (lo < bhi && blo < hi)
-            FAIL("new %zu-byte block at %p overlaps live block %u (%zu bytes at %p, level %d)", size,
-                 (const void *)p, b->id, b->size, (void *)b->p, b->level);
+            FAIL("new %zu-byte block at %p overlaps live block %u (%zu bytes at %p, level %d)", size, (const void *)p,
+                 b->id, b->size, (void *)b->p, b->level);
     }
 }
 
@@ -208,8 +207,9 @@ static size_t pick_size(void)
     case 0: return 0;
     case 1: return SIZE_MAX - (u8() & 15);
     case 2: return (size_t)1 << (47 + u8() % 16);
-    case 3: return 65536 + u16() * 8u;  /* up to ~580 KiB: large blocks in scopes */
-    case 4: case 5: return 1 + u16();
+    case 3: return 65536 + u16() * 8u; /* up to ~580 KiB: large blocks in scopes */
+    case 4:
+    case 5: return 1 + u16();
     case 6: return (size_t)1 << (u8() % 18);
     case 7: return 16 * (1 + (k >> 5));
     default: return 1 + (k >> 3) + (u8() & 255);
@@ -279,7 +279,8 @@ static void got(char *p, size_t size, size_t align, bool zero, const char *what)
             if (p[i]) FAIL("calloc(%zu) = %p (pool %d): byte %zu is %d", size, (void *)p, pool, i, p[i]);
     no_overlap(p, size, NULL);
     struct blk b = {p, size, next_id++, pool ? depth : 0};
-    if (trace) fprintf(stderr, "  %s(%zu, align %zu) = %p: block %u level %d\n", what, size, align, (void *)p, b.id, b.level);
+    if (trace)
+        fprintf(stderr, "  %s(%zu, align %zu) = %p: block %u level %d\n", what, size, align, (void *)p, b.id, b.level);
     fill(&b);
     if (nb < MAX_BLOCKS) {
         B[nb++] = b;
@@ -361,13 +362,14 @@ static void realloc_block(size_t i, bool array)
     /* Where the block must be now. */
     bool want_pool = old.level != 0 && in_scope() && old.level == depth;
     CHECK(pool == want_pool || (exhaust_fallback && want_pool),
-          "realloc(%zu -> %zu) of a level-%d block at depth %d escape %d: result in pool %d, expected %d",
-          old.size, n, old.level, depth, escape, pool, want_pool);
+          "realloc(%zu -> %zu) of a level-%d block at depth %d escape %d: result in pool %d, expected %d", old.size, n,
+          old.level, depth, escape, pool, want_pool);
     CHECK(((uintptr_t)q & 15) == 0 || n < 16, "realloc result %p misaligned", (void *)q);
     CHECK(malloc_usable_size(q) >= n, "realloc: usable %zu < %zu", malloc_usable_size(q), n);
     /* Content kept up to the smaller size. */
     verify_upto(q, old.size, old.id, n < old.size ? n : old.size, "realloc kept content");
-    if (trace) fprintf(stderr, "  realloc(block %u %p, %zu -> %zu) = %p\n", old.id, (void *)old.p, old.size, n, (void *)q);
+    if (trace)
+        fprintf(stderr, "  realloc(block %u %p, %zu -> %zu) = %p\n", old.id, (void *)old.p, old.size, n, (void *)q);
     if (q != old.p && old.level) bury(old.p);
     B[i].p = q;
     B[i].size = n;
@@ -431,8 +433,7 @@ static void op_aligned(void)
     case 0: {
         char *p = aligned_alloc(align, n);
         if (!pow2) {
-            CHECK(p == NULL && errno == EINVAL, "aligned_alloc(%zu, %zu) gave %p errno %d", align, n, (void *)p,
-                  errno);
+            CHECK(p == NULL && errno == EINVAL, "aligned_alloc(%zu, %zu) gave %p errno %d", align, n, (void *)p, errno);
             return;
         }
         got(p, n, align, false, "aligned_alloc");
@@ -468,8 +469,7 @@ static void op_aligned(void)
     default: {
         char *p = pvalloc(n);
         size_t r = n > SIZE_MAX - page ? SIZE_MAX : ((n + page - 1) & ~(page - 1));
-        if (p) CHECK(malloc_usable_size(p) >= (r ? r : page), "pvalloc(%zu) usable %zu", n,
-                     malloc_usable_size(p));
+        if (p) CHECK(malloc_usable_size(p) >= (r ? r : page), "pvalloc(%zu) usable %zu", n, malloc_usable_size(p));
         got(p, n, page, false, "pvalloc");
         return;
     }
@@ -549,18 +549,29 @@ static void run_input(const uint8_t *data, size_t len)
     while (in_pos < in_len && op_no < 3000) {
         op_no++;
         unsigned op = u8();
-        if (trace) fprintf(stderr, "op %u: %u depth %d tagged %d escape %d live %zu\n", op_no, op % 24, depth, tagged,
-                           escape, nb);
+        if (trace)
+            fprintf(stderr, "op %u: %u depth %d tagged %d escape %d live %zu\n", op_no, op % 24, depth, tagged, escape,
+                    nb);
         switch (op % 24) {
-        case 0: case 1: case 2: case 3: op_malloc(); break;
-        case 4: case 5: op_calloc(); break;
-        case 6: case 7: op_realloc(false); break;
+        case 0:
+        case 1:
+        case 2:
+        case 3: op_malloc(); break;
+        case 4:
+        case 5: op_calloc(); break;
+        case 6:
+        case 7: op_realloc(false); break;
         case 8: op_realloc(true); break;
-        case 9: case 10: op_free(); break;
+        case 9:
+        case 10: op_free(); break;
         case 11: op_free_dead(); break;
-        case 12: case 13: op_aligned(); break;
-        case 14: case 15: case 16: op_scope_begin(); break;
-        case 17: case 18: op_scope_end(); break;
+        case 12:
+        case 13: op_aligned(); break;
+        case 14:
+        case 15:
+        case 16: op_scope_begin(); break;
+        case 17:
+        case 18: op_scope_end(); break;
         case 19: op_tag(); break;
         case 20: op_escape(); break;
         case 21: verify_all("check"); break;

@@ -49,7 +49,9 @@ static int one(const char *name, int which)
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     static const char *what[] = {"ok", "", "", "NULL", "pointer outside the pool", "realloc moved it out of its scope"};
     printf("zero_size_aligned: %s(1 MiB, 0) in a scope, run = the pool's last slab: %s\n", name,
-           code < 6 ? what[code] : code == 128 + 11 ? "free() crashed (SIGSEGV)" : "crashed");
+           code < 6           ? what[code]
+           : code == 128 + 11 ? "free() crashed (SIGSEGV)"
+                              : "crashed");
     return code != 0;
 }
 

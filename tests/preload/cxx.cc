@@ -10,8 +10,8 @@
 //            new_handler loop: called until it gives up, then
 //            std::bad_alloc; a handler that makes room lets new succeed;
 //            nothrow new returns nullptr.
-#include "offheap.h"
 #include "../common/cxx_check.h"
+#include "offheap.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -124,16 +124,16 @@ static int basic()
     new_forms(true);
     huge_and_zero(true);
     {
-    std::vector<std::string> v;
-    std::map<int, std::string> m;
-    for (int i = 0; i < 2000; i++) {
-        v.emplace_back(100, char('a' + i % 26));
-        m[i] = v.back();
-    }
-    CHECK(offheap_owns(v.data()) && offheap_owns(v[10].data()));
-    CHECK(m[1999] == std::string(100, char('a' + 1999 % 26)));
-    auto sp = std::make_shared<std::string>(1000, 'z');
-    CHECK(offheap_owns(sp.get()));
+        std::vector<std::string> v;
+        std::map<int, std::string> m;
+        for (int i = 0; i < 2000; i++) {
+            v.emplace_back(100, char('a' + i % 26));
+            m[i] = v.back();
+        }
+        CHECK(offheap_owns(v.data()) && offheap_owns(v[10].data()));
+        CHECK(m[1999] == std::string(100, char('a' + 1999 % 26)));
+        auto sp = std::make_shared<std::string>(1000, 'z');
+        CHECK(offheap_owns(sp.get()));
     } // (their destructors run inside the scope: the blocks die with it)
     offheap_scope_end();
 

@@ -13,8 +13,8 @@
 //            out_of_range thrown inside a scope (RAII guard) and caught
 //            outside: what() must still be the message
 // A failure is a message and exit 1, or a crash.
-#include "offheap.h"
 #include "../common/cxx_check.h"
+#include "offheap.h"
 
 #include <atomic>
 #include <cstdio>
@@ -100,8 +100,14 @@ static int locale()
 // guard the scope ends during unwinding, before the handler runs.  The
 // exception object is the runtime's, and so must be its message.
 struct ScopeGuard {
-    ScopeGuard() { offheap_scope_begin(); }
-    ~ScopeGuard() { offheap_scope_end(); }
+    ScopeGuard()
+    {
+        offheap_scope_begin();
+    }
+    ~ScopeGuard()
+    {
+        offheap_scope_end();
+    }
 };
 
 [[noreturn]] static void fail_request(int kind, int id)
@@ -131,7 +137,9 @@ static int exception_escapes()
                 if (std::strncmp(e.what(), want.c_str(), want.size()) != 0) {
                     if (!bad++)
                         std::fprintf(stderr, "FAIL: %s caught outside its scope: what() = '%.30s', want '%s...'\n",
-                                     kind == 0 ? "runtime_error" : kind == 1 ? "system_error" : "vector::at's out_of_range",
+                                     kind == 0   ? "runtime_error"
+                                     : kind == 1 ? "system_error"
+                                                 : "vector::at's out_of_range",
                                      e.what(), want.c_str());
                 }
             }

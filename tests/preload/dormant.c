@@ -42,7 +42,8 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
     if (f->object[0] ? !strstr(info->dlpi_name, f->object) : !first) return 0;
     const ElfW(Dyn) *dyn = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++)
-        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+            dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
     if (!dyn) return 0;
     const ElfW(Rela) *rel = NULL;
     const ElfW(Sym) *sym = NULL;

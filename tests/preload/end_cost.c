@@ -59,7 +59,8 @@ int main(void)
            (unsigned long long)slabs_tiny, best_tiny * 1e6, (unsigned long long)slabs_large, best_large * 1e6);
     CHECK(slabs_tiny >= 30 && slabs_large >= 30);
     /* O(blocks) would walk ~2M blocks: milliseconds.  Allow 10x + 200 us. */
-    CHECKF(best_tiny < 10 * best_large + 200e-6, "ending a scope of many small blocks took %.1f us, of few large ones %.1f us",
-           best_tiny * 1e6, best_large * 1e6);
+    CHECKF(best_tiny < 10 * best_large + 200e-6,
+           "ending a scope of many small blocks took %.1f us, of few large ones %.1f us", best_tiny * 1e6,
+           best_large * 1e6);
     return ph_done("end_cost");
 }

@@ -23,7 +23,8 @@ static void check_env(const char *mode)
     else if (!strcmp(mode, "huge")) REQUIRE(m && !strcmp(m, "abort"));
     else REQUIRE(m && !strcmp(m, mode));
     offheap_stats s = ph_stats();
-    CHECKF(s.pool_reserved == 0 || s.pool_reserved == 4 * MiB, "pool_reserved %llu", (unsigned long long)s.pool_reserved);
+    CHECKF(s.pool_reserved == 0 || s.pool_reserved == 4 * MiB, "pool_reserved %llu",
+           (unsigned long long)s.pool_reserved);
 }
 
 static int fill_pool(size_t n, size_t max, void **out)

@@ -83,9 +83,9 @@ static int wait_child(pid_t pid, const char *who)
         if (r == pid) {
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
             if (WIFEXITED(st))
-                ph_fail(__FILE__, __LINE__, "%s: child exit status %d (bit mask of failed steps)", who, WEXITSTATUS(st));
-            else
-                ph_fail(__FILE__, __LINE__, "%s: child killed by signal %d", who, WTERMSIG(st));
+                ph_fail(__FILE__, __LINE__, "%s: child exit status %d (bit mask of failed steps)", who,
+                        WEXITSTATUS(st));
+            else ph_fail(__FILE__, __LINE__, "%s: child killed by signal %d", who, WTERMSIG(st));
             return -1;
         }
         struct timespec ts = {0, 10 * 1000 * 1000};

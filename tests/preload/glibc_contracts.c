@@ -22,20 +22,20 @@ static void *(*volatile aligned_alloc_fn)(size_t, size_t) = aligned_alloc;
 
 static int in_scope;
 
-#define OWNED(p)                                                                                   \
-    CHECKF(!!offheap_owns(p) == in_scope, "[%s] %s=%p: offheap_owns %d", in_scope ? "scope" : "heap", #p, \
-           (void *)(p), offheap_owns(p))
-#define ALIGNED(p, a)                                                                              \
-    CHECKF(((uintptr_t)(p) & ((a)-1)) == 0, "[%s] %s=%p not aligned to %zu", in_scope ? "scope" : "heap", #p, \
+#define OWNED(p)                                                                                                       \
+    CHECKF(!!offheap_owns(p) == in_scope, "[%s] %s=%p: offheap_owns %d", in_scope ? "scope" : "heap", #p, (void *)(p), \
+           offheap_owns(p))
+#define ALIGNED(p, a)                                                                                                  \
+    CHECKF(((uintptr_t)(p) & ((a)-1)) == 0, "[%s] %s=%p not aligned to %zu", in_scope ? "scope" : "heap", #p,          \
            (void *)(p), (size_t)(a))
-#define ENOMEM_NULL(expr)                                                                          \
-    do {                                                                                           \
-        errno = 0;                                                                                 \
-        void *r_ = (expr);                                                                         \
-        int e_ = errno;                                                                            \
-        CHECKF(r_ == NULL && e_ == ENOMEM, "[%s] %s: %p errno %d (want NULL, ENOMEM)",             \
-               in_scope ? "scope" : "heap", #expr, r_, e_);                                        \
-        if (r_) free(r_);                                                                          \
+#define ENOMEM_NULL(expr)                                                                                              \
+    do {                                                                                                               \
+        errno = 0;                                                                                                     \
+        void *r_ = (expr);                                                                                             \
+        int e_ = errno;                                                                                                \
+        CHECKF(r_ == NULL && e_ == ENOMEM, "[%s] %s: %p errno %d (want NULL, ENOMEM)", in_scope ? "scope" : "heap",    \
+               #expr, r_, e_);                                                                                         \
+        if (r_) free(r_);                                                                                              \
     } while (0)
 
 static void zero_sizes(void)
@@ -121,8 +121,8 @@ static void realloc_edges(void)
 
 static void free_errno(void)
 {
-    void *blocks[6] = {malloc(10), malloc(5000), malloc(300000), malloc(8u << 20), calloc(3, 1000),
-                       aligned_alloc(4096, 4096)};
+    void *blocks[6] = {malloc(10),       malloc(5000),    malloc(300000),
+                       malloc(8u << 20), calloc(3, 1000), aligned_alloc(4096, 4096)};
     errno = 4321;
     free(NULL);
     CHECK(errno == 4321);
@@ -178,8 +178,8 @@ static void aligned_alloc_contract(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;
         void *p = aligned_alloc_fn(bad[i], 64);
-        CHECKF(p == NULL && errno == EINVAL, "[%s] aligned_alloc(%zu, 64) = %p errno %d",
-               in_scope ? "scope" : "heap", bad[i], p, errno);
+        CHECKF(p == NULL && errno == EINVAL, "[%s] aligned_alloc(%zu, 64) = %p errno %d", in_scope ? "scope" : "heap",
+               bad[i], p, errno);
         free(p);
     }
     for (size_t a = 1; a <= ((size_t)4 << 20); a <<= 1) {
@@ -200,8 +200,8 @@ static void memalign_family(void)
     /* glibc rounds a non-power-of-two memalign alignment up. */
     struct {
         size_t req, want;
-    } cases[] = {{1, 1}, {3, 4}, {48, 64}, {100, 128}, {4096, 4096}, {5000, 8192}, {1u << 20, 1u << 20},
-                 {3u << 20, 4u << 20}};
+    } cases[] = {
+        {1, 1}, {3, 4}, {48, 64}, {100, 128}, {4096, 4096}, {5000, 8192}, {1u << 20, 1u << 20}, {3u << 20, 4u << 20}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         void *p = memalign(cases[i].req, 100);
         CHECKF(p != NULL, "memalign(%zu, 100)", cases[i].req);
@@ -268,8 +268,11 @@ static void slack_and_alignment(void)
          * requires of an object that small) and every larger block 16. */
         uintptr_t want = in_scope || n > 8 ? 16 : 8;
         CHECKF(((uintptr_t)blocks[i] & (want - 1)) == 0, "[%s] %s(%zu) = %p is not %zu-byte aligned",
-               in_scope ? "scope" : "heap", i % 3 == 0 ? "calloc" : i % 3 == 1 ? "malloc" : "realloc", n,
-               (void *)blocks[i], (size_t)want);
+               in_scope ? "scope" : "heap",
+               i % 3 == 0   ? "calloc"
+               : i % 3 == 1 ? "malloc"
+                            : "realloc",
+               n, (void *)blocks[i], (size_t)want);
         OWNED(blocks[i]);
         usable[i] = malloc_usable_size(blocks[i]);
         CHECKF(usable[i] >= n, "[%s] usable %zu < %zu", in_scope ? "scope" : "heap", usable[i], n);

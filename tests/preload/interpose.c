@@ -23,10 +23,27 @@ static void symbol_is_ours(const char *name)
 int main(void)
 {
     ph_require_preload();
-    const char *names[] = {"malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
-                           "aligned_alloc", "memalign", "valloc", "pvalloc", "malloc_usable_size",
-                           "strdup", "strndup", "asprintf", "vasprintf", "getline", "getdelim",
-                           "realpath", "_Znwm", "_ZdlPv", "_ZnwmSt11align_val_t"};
+    const char *names[] = {"malloc",
+                           "free",
+                           "calloc",
+                           "realloc",
+                           "reallocarray",
+                           "posix_memalign",
+                           "aligned_alloc",
+                           "memalign",
+                           "valloc",
+                           "pvalloc",
+                           "malloc_usable_size",
+                           "strdup",
+                           "strndup",
+                           "asprintf",
+                           "vasprintf",
+                           "getline",
+                           "getdelim",
+                           "realpath",
+                           "_Znwm",
+                           "_ZdlPv",
+                           "_ZnwmSt11align_val_t"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) symbol_is_ours(names[i]);
 
     /* Outside a scope: jemalloc, unchanged.  Its size classes differ from

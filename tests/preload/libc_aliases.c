@@ -21,8 +21,8 @@ static void *sym(const char *name)
     void *s = dlsym(RTLD_DEFAULT, name);
     if (!s) return NULL; /* not exported by this libc: nothing to mix */
     Dl_info info;
-    CHECKF(dladdr(s, &info) && info.dli_fname && strstr(info.dli_fname, "liboffheap"), "%s resolves to %s, not liboffheap.so",
-           name, dladdr(s, &info) && info.dli_fname ? info.dli_fname : "?");
+    CHECKF(dladdr(s, &info) && info.dli_fname && strstr(info.dli_fname, "liboffheap"),
+           "%s resolves to %s, not liboffheap.so", name, dladdr(s, &info) && info.dli_fname ? info.dli_fname : "?");
     return s;
 }
 

@@ -20,14 +20,14 @@ struct blk {
     unsigned char *p;
     size_t n;
     unsigned seed;
-    unsigned scope; /* 0: heap; else the id of the scope instance */
+    unsigned scope;  /* 0: heap; else the id of the scope instance */
     const char *how; /* the call that made it */
 };
 
 /* Per thread: model.c SEED THREADS runs one model per thread at once. */
 static __thread struct blk b[MAXB];
 static __thread int nb;
-static __thread unsigned stack[MAXD + 1]; /* scope ids, stack[1..depth] */
+static __thread unsigned stack[MAXD + 1];  /* scope ids, stack[1..depth] */
 static __thread int depth, escape, tagged; /* tagged: stack[1] is the tag's level */
 static __thread unsigned next_id = 1;
 static __thread uint64_t rng;
@@ -120,8 +120,10 @@ static void *run(void *arg)
                     }
             }
             r = what == 1 ? offheap_thread_reset() : offheap_thread_untag();
-            CHECKF(r == (ok ? 0 : tagged ? EBUSY : EINVAL), "step %ld: %s at depth %d tagged %d = %d", s,
-                   what == 1 ? "reset" : "untag", depth, tagged, r);
+            CHECKF(r == (ok       ? 0
+                         : tagged ? EBUSY
+                                  : EINVAL),
+                   "step %ld: %s at depth %d tagged %d = %d", s, what == 1 ? "reset" : "untag", depth, tagged, r);
             if (ok && what == 1) stack[1] = next_id++;
             if (ok && what == 2) {
                 tagged = 0;
@@ -171,7 +173,8 @@ static void *run(void *arg)
             size_t keep = b[i].n < n ? b[i].n : n;
             CHECKF(ph_intact(q, keep, b[i].seed), "step %ld: realloc(%zu -> %zu) lost content", s, b[i].n, n);
             CHECKF(!!offheap_owns(q) == innermost,
-                   "step %ld: realloc(%s block from %s, %zu -> %zu bytes) (its scope %u, innermost %u, depth %d, escape %d): "
+                   "step %ld: realloc(%s block from %s, %zu -> %zu bytes) (its scope %u, innermost %u, depth %d, "
+                   "escape %d): "
                    "owned %d, want %d",
                    s, b[i].scope ? "scope" : "heap", b[i].how, b[i].n, n, b[i].scope, depth ? stack[depth] : 0, depth,
                    escape, offheap_owns(q), innermost);

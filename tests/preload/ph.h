@@ -39,21 +39,21 @@ __attribute__((format(printf, 3, 4), unused)) static void ph_fail(const char *fi
     ph_failures++;
 }
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) ph_fail(__FILE__, __LINE__, "%s", #cond);                                     \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) ph_fail(__FILE__, __LINE__, "%s", #cond);                                                         \
     } while (0)
-#define CHECKF(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) ph_fail(__FILE__, __LINE__, __VA_ARGS__);                                     \
+#define CHECKF(cond, ...)                                                                                              \
+    do {                                                                                                               \
+        if (!(cond)) ph_fail(__FILE__, __LINE__, __VA_ARGS__);                                                         \
     } while (0)
 /* Fatal: the rest of the program would only crash. */
-#define REQUIRE(cond)                                                                              \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            ph_fail(__FILE__, __LINE__, "required: %s", #cond);                                    \
-            _exit(1);                                                                              \
-        }                                                                                          \
+#define REQUIRE(cond)                                                                                                  \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            ph_fail(__FILE__, __LINE__, "required: %s", #cond);                                                        \
+            _exit(1);                                                                                                  \
+        }                                                                                                              \
     } while (0)
 
 /* The preload must be there: these programs prove things about it. */

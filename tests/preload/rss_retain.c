@@ -46,7 +46,8 @@ int main(void)
         offheap_scope_end();
         long after = rss_kb();
         long slab_kb = (long)(ph_stats().slab_size / 1024);
-        printf("round %d: base %ld KB, peak %ld KB, after the end %ld KB (retain %ld KB)\n", round, base, peak, after, retain);
+        printf("round %d: base %ld KB, peak %ld KB, after the end %ld KB (retain %ld KB)\n", round, base, peak, after,
+               retain);
         CHECKF(after <= base + retain + 2 * slab_kb + 8 * 1024,
                "resident %ld KB after the scope end: more than base %ld + retain %ld KB", after, base, retain);
     }

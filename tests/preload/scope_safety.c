@@ -24,14 +24,12 @@
 #include "ph.h"
 
 #include <dirent.h>
-#include <libintl.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <grp.h>
-#include <dlfcn.h>
 #include <iconv.h>
 #include <langinfo.h>
+#include <libintl.h>
 #include <limits.h>
 #include <locale.h>
 #include <malloc.h>
@@ -39,10 +37,12 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <regex.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <wchar.h>
 
@@ -470,17 +470,32 @@ int main(int argc, char **argv)
         overwrite(i);
         switch (i % 12) {
         case 0: use_stdio(i); break;
-        case 1: if (i % 60 == 1) use_thread(i); else if (i % 60 == 13) use_processes(i); break;
-        case 2: check_strerror(); if (i % 60 == 2) more_state_check(); break;
+        case 1:
+            if (i % 60 == 1) use_thread(i);
+            else if (i % 60 == 13) use_processes(i);
+            break;
+        case 2:
+            check_strerror();
+            if (i % 60 == 2) more_state_check();
+            break;
         case 3: check_tm(); break;
         case 4: check_locale(); break;
         case 5: check_plugin(i); break;
         case 6: check_pw(); break;
-        case 7: if (i % 120 == 7) check_gai(); break;
+        case 7:
+            if (i % 120 == 7) check_gai();
+            break;
         case 8: check_regex(); break;
         case 9: check_iconv(); break;
         case 10: use_dir(); break;
-        case 11: if (i % 60 == 11) { use_qsort(); transients(); use_backtrace(); use_dlclose(ctor_path); } break;
+        case 11:
+            if (i % 60 == 11) {
+                use_qsort();
+                transients();
+                use_backtrace();
+                use_dlclose(ctor_path);
+            }
+            break;
         }
         overwrite(i + 1);
         offheap_scope_end();

@@ -15,13 +15,13 @@
 #define NT 4
 
 static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
-#define TCHECK(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            pthread_mutex_lock(&fail_lock);                                                        \
-            ph_fail(__FILE__, __LINE__, "%s", #cond);                                              \
-            pthread_mutex_unlock(&fail_lock);                                                      \
-        }                                                                                          \
+#define TCHECK(cond)                                                                                                   \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            pthread_mutex_lock(&fail_lock);                                                                            \
+            ph_fail(__FILE__, __LINE__, "%s", #cond);                                                                  \
+            pthread_mutex_unlock(&fail_lock);                                                                          \
+        }                                                                                                              \
     } while (0)
 
 /* ---- many threads, each its own scopes ---- */
@@ -171,8 +171,9 @@ int main(void)
     free(from_thread);
 
     offheap_stats s1 = ph_stats();
-    CHECKF(check_mode || s1.slabs_in_use <= s0.slabs_in_use + 1, "slabs in use %llu at start, %llu after all threads joined",
-           (unsigned long long)s0.slabs_in_use, (unsigned long long)s1.slabs_in_use);
+    CHECKF(check_mode || s1.slabs_in_use <= s0.slabs_in_use + 1,
+           "slabs in use %llu at start, %llu after all threads joined", (unsigned long long)s0.slabs_in_use,
+           (unsigned long long)s1.slabs_in_use);
     for (int how = 0; how < 3; how++) {
         offheap_stats before = ph_stats();
         pthread_t e;
@@ -181,7 +182,9 @@ int main(void)
         offheap_stats after = ph_stats();
         CHECKF(check_mode || after.slabs_in_use == before.slabs_in_use,
                "%s: slabs in use %llu before the thread, %llu after it exited",
-               how == 0 ? "return inside a scope" : how == 1 ? "pthread_exit inside a scope" : "tagged thread exit",
+               how == 0   ? "return inside a scope"
+               : how == 1 ? "pthread_exit inside a scope"
+                          : "tagged thread exit",
                (unsigned long long)before.slabs_in_use, (unsigned long long)after.slabs_in_use);
         CHECK(after.threads >= before.threads + 1);
     }

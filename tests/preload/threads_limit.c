@@ -59,8 +59,8 @@ int main(void)
     CHECK(made == N);
     CHECK(scoped + unscoped == N);
     if (unscoped) {
-        CHECKF(strstr(err, "liboffheap") != NULL,
-               "%d of %d threads got no scope, and nothing was said on stderr", (int)unscoped, N);
+        CHECKF(strstr(err, "liboffheap") != NULL, "%d of %d threads got no scope, and nothing was said on stderr",
+               (int)unscoped, N);
         CHECKF(s1.misuse + s1.exhausted > s0.misuse + s0.exhausted,
                "%d of %d threads got no scope, and it was not counted (misuse/exhausted)", (int)unscoped, N);
     }

@@ -13,9 +13,9 @@
 #include <limits.h>
 
 static int in_scope;
-#define OWNED(p, what)                                                                             \
-    CHECKF((p) && !!offheap_owns(p) == in_scope, "[%s] %s result %p: offheap_owns %d",             \
-           in_scope ? "scope" : "heap", what, (void *)(p), (p) ? offheap_owns(p) : -1)
+#define OWNED(p, what)                                                                                                 \
+    CHECKF((p) && !!offheap_owns(p) == in_scope, "[%s] %s result %p: offheap_owns %d", in_scope ? "scope" : "heap",    \
+           what, (void *)(p), (p) ? offheap_owns(p) : -1)
 
 static char *va(const char *fmt, ...)
 {

@@ -31,13 +31,13 @@
 
 static _Atomic unsigned long failures, reallocs, in_scope_reallocs;
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        if (atomic_fetch_add(&failures, 1) < 20) {                                                 \
-            fprintf(stderr, "cross_thread: ");                                                     \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        if (atomic_fetch_add(&failures, 1) < 20) {                                                                     \
+            fprintf(stderr, "cross_thread: ");                                                                         \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
 struct pair {
@@ -209,8 +209,8 @@ int main(int argc, char **argv)
     offheap_stats_get(&st);
     if (st.slabs_in_use > 1) FAIL("%llu slabs in use at the end", (unsigned long long)st.slabs_in_use);
     if (st.reallocs_moved_out - st0.reallocs_moved_out != atomic_load(&reallocs))
-        FAIL("stats: %llu reallocs moved out counted, %lu done", (unsigned long long)(st.reallocs_moved_out -
-             st0.reallocs_moved_out), atomic_load(&reallocs));
+        FAIL("stats: %llu reallocs moved out counted, %lu done",
+             (unsigned long long)(st.reallocs_moved_out - st0.reallocs_moved_out), atomic_load(&reallocs));
     printf("cross_thread: %lu reallocs of another thread's live scope block (%lu from inside a scope), %llu moved "
            "out; %lu failures\n",
            atomic_load(&reallocs), atomic_load(&in_scope_reallocs), (unsigned long long)st.reallocs_moved_out,

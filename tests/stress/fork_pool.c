@@ -32,12 +32,12 @@ static _Atomic bool stop;
 static _Atomic unsigned long failures, cycles;
 static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        atomic_fetch_add(&failures, 1);                                                            \
-        fprintf(stderr, "fork_pool[%d]: ", (int)getpid());                                         \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        atomic_fetch_add(&failures, 1);                                                                                \
+        fprintf(stderr, "fork_pool[%d]: ", (int)getpid());                                                             \
+        fprintf(stderr, __VA_ARGS__);                                                                                  \
+        fputc('\n', stderr);                                                                                           \
     } while (0)
 
 static void *worker(void *arg)

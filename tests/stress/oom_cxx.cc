@@ -34,7 +34,8 @@
 
 #include "run_captured.h"
 
-namespace {
+namespace
+{
 
 int failures_in_round; // injected failures seen this round
 int bad;               // failed checks
@@ -226,8 +227,8 @@ int main(int argc, char **argv)
             if (effect) hit++, quiet = 0;
             else quiet++;
         }
-        printf("oom_cxx: %-22s %lu values of N in 1..%lu: %lu with a visible failure, all handled\n", var, tried,
-               last, hit);
+        printf("oom_cxx: %-22s %lu values of N in 1..%lu: %lu with a visible failure, all handled\n", var, tried, last,
+               hit);
     }
     return failed ? 1 : 0;
 }

@@ -28,17 +28,17 @@
 #include <string.h>
 
 static int bad;
-static int failures; /* failed calls in this workload */
+static int failures;        /* failed calls in this workload */
 static int create_failures; /* of which creates (none in a clean run) */
 
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "oom_pool: %s:%d: check failed: %s: ", __FILE__, __LINE__, #c);        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            bad++;                                                                                 \
-        }                                                                                          \
+#define CHECK(c, ...)                                                                                                  \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "oom_pool: %s:%d: check failed: %s: ", __FILE__, __LINE__, #c);                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+            bad++;                                                                                                     \
+        }                                                                                                              \
     } while (0)
 
 static void fill(char *p, size_t n, unsigned seed)
@@ -87,8 +87,8 @@ static void pool_work(const offheap_pool_config *cfg, const char *what)
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             for (int aligned = 0; aligned < 2; aligned++) {
                 errno = 0;
-                char *p = aligned ? offheap_pool_alloc_aligned(pool, sizes[i], 4096)
-                                  : offheap_pool_alloc(pool, sizes[i]);
+                char *p =
+                    aligned ? offheap_pool_alloc_aligned(pool, sizes[i], 4096) : offheap_pool_alloc(pool, sizes[i]);
                 if (!p) {
                     CHECK(errno == ENOMEM, "%s: alloc(%zu) errno %d", what, sizes[i], errno);
                     failures++;
@@ -99,11 +99,9 @@ static void pool_work(const offheap_pool_config *cfg, const char *what)
                 if (nh < 64) h[nh++] = (struct held){p, sizes[i], seed};
             }
         }
-        for (int j = 0; j < nh; j++)
-            CHECK(same(h[j].p, h[j].n, h[j].seed), "%s: block %d content", what, j);
+        for (int j = 0; j < nh; j++) CHECK(same(h[j].p, h[j].n, h[j].seed), "%s: block %d content", what, j);
         (void)offheap_pool_release(pool);
-        for (int j = 0; j < nh; j++)
-            CHECK(same(h[j].p, h[j].n, h[j].seed), "%s: block %d after release", what, j);
+        for (int j = 0; j < nh; j++) CHECK(same(h[j].p, h[j].n, h[j].seed), "%s: block %d after release", what, j);
         offheap_pool_reset(pool);
         nh = 0;
     }
@@ -133,11 +131,9 @@ static void workload(void)
 {
     failures = create_failures = 0;
     pool_work(NULL, "defaults");
-    pool_work(&(offheap_pool_config){.pool_size = 32 << 20, .slab_size = 64 << 10, .prealloc = true,
-                                     .slab_count = 8},
+    pool_work(&(offheap_pool_config){.pool_size = 32 << 20, .slab_size = 64 << 10, .prealloc = true, .slab_count = 8},
               "prealloc 8 x 64K");
-    pool_work(&(offheap_pool_config){.pool_size = 16 << 20, .slab_size = 4 << 20, .prealloc = true,
-                                     .slab_count = 4},
+    pool_work(&(offheap_pool_config){.pool_size = 16 << 20, .slab_size = 4 << 20, .prealloc = true, .slab_count = 4},
               "prealloc all 4 x 4M");
     pool_work(&(offheap_pool_config){.pool_size = 8 << 20, .slab_size = 1 << 20}, "small cap");
     arena_work(100, "arena 100");
@@ -158,8 +154,8 @@ int main(void)
             oh_fault_arm(OH_FAULT_MMAP, n, every);
             workload();
             oh_fault_arm(OH_FAULT_MMAP, 0, false);
-            CHECK(oh_os_mapped_bytes() == start, "N=%lu every=%d: %zu bytes still mapped after the workload", n,
-                  every, oh_os_mapped_bytes() - start);
+            CHECK(oh_os_mapped_bytes() == start, "N=%lu every=%d: %zu bytes still mapped after the workload", n, every,
+                  oh_os_mapped_bytes() - start);
             walked[every] = n;
             if (failures == clean && create_failures == 0) break; /* past the last call */
             hit[every]++;
@@ -170,8 +166,8 @@ int main(void)
             if (bad > 20) return 1;
         }
     }
-    printf("oom_pool: once: N = 1..%lu (%lu failing), every call from N on: N = 1..%lu (%lu failing); %s\n",
-           walked[0], hit[0], walked[1], hit[1], bad ? "FAILED" : "all handled");
+    printf("oom_pool: once: N = 1..%lu (%lu failing), every call from N on: N = 1..%lu (%lu failing); %s\n", walked[0],
+           hit[0], walked[1], hit[1], bad ? "FAILED" : "all handled");
     CHECK(hit[0] > 0 && hit[1] > 0, "no fault reached");
     return bad ? 1 : 0;
 }

@@ -43,9 +43,9 @@
 
 #define ROUNDS 4
 
-static int nulls;           /* failed allocations in this round */
-static int bad;             /* failed checks */
-static int scopes_off;      /* a scope_begin that did not open */
+static int nulls;      /* failed allocations in this round */
+static int bad;        /* failed checks */
+static int scopes_off; /* a scope_begin that did not open */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -59,14 +59,14 @@ static void say(const char *fmt, ...)
     if (write(2, buf, (size_t)n) < 0) _exit(3);
 }
 
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            say("oom_preload child: %s:%d: check failed: %s: ", __FILE__, __LINE__, #c);           \
-            say(__VA_ARGS__);                                                                      \
-            say("\n");                                                                             \
-            bad++;                                                                                 \
-        }                                                                                          \
+#define CHECK(c, ...)                                                                                                  \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            say("oom_preload child: %s:%d: check failed: %s: ", __FILE__, __LINE__, #c);                               \
+            say(__VA_ARGS__);                                                                                          \
+            say("\n");                                                                                                 \
+            bad++;                                                                                                     \
+        }                                                                                                              \
     } while (0)
 
 static void fill(char *p, size_t n, unsigned seed)
@@ -253,8 +253,8 @@ static int child(size_t base, size_t base_slabs)
     for (int round = 0; round < ROUNDS; round++)
         if (nulls_in[round]) faulted++, first = first < 0 ? round : first;
     /* One fault injected: one round sees it, the next ones are clean. */
-    CHECK(faulted <= 1, "failures in %d rounds (one fault injected): %d %d %d %d", faulted, nulls_in[0],
-          nulls_in[1], nulls_in[2], nulls_in[3]);
+    CHECK(faulted <= 1, "failures in %d rounds (one fault injected): %d %d %d %d", faulted, nulls_in[0], nulls_in[1],
+          nulls_in[2], nulls_in[3]);
     bool heap_check = !getenv("OOM_NO_HEAP_CHECK");
     if (first < ROUNDS - 2 && heap_check)
         CHECK(heap_after[ROUNDS - 1] == heap_after[ROUNDS - 2], "heap grows: %zu then %zu bytes",
@@ -280,10 +280,10 @@ static int child(size_t base, size_t base_slabs)
 /* ---- driver ------------------------------------------------------------ */
 
 struct result {
-    int status;        /* exit status, or 128 + signal, or -1 on timeout */
+    int status; /* exit status, or 128 + signal, or -1 on timeout */
     size_t grew, slabs;
     int nulls, scopes_off, first;
-    char err[8192];    /* the child's stderr */
+    char err[8192]; /* the child's stderr */
     char out[512];
 };
 
@@ -318,8 +318,8 @@ static void run_child(const char *self, const char *so, const char *var, unsigne
     res->grew = res->slabs = 0;
     res->nulls = res->scopes_off = 0;
     res->first = -1;
-    sscanf(res->out, "grew=%zu nulls=%d scopes_off=%d slabs=%zu first=%d", &res->grew, &res->nulls,
-           &res->scopes_off, &res->slabs, &res->first);
+    sscanf(res->out, "grew=%zu nulls=%d scopes_off=%d slabs=%zu first=%d", &res->grew, &res->nulls, &res->scopes_off,
+           &res->slabs, &res->first);
 }
 
 int main(int argc, char **argv)
@@ -381,18 +381,16 @@ int main(int argc, char **argv)
             if (!ok) {
                 failures++;
                 fprintf(stderr, "oom_preload: %s=%lu%s%s: child status %d\n--- stdout\n%s--- stderr\n%s---\n",
-                        kinds[k].var, n, kinds[k].extra ? " " : "", kinds[k].extra ? kinds[k].extra : "",
-                        res.status, res.out, res.err);
+                        kinds[k].var, n, kinds[k].extra ? " " : "", kinds[k].extra ? kinds[k].extra : "", res.status,
+                        res.out, res.err);
                 if (failures > 10) return 1;
             }
             if (effect) hit++, quiet = 0;
             else quiet++;
         }
-        printf("oom_preload: %-20s N = 1..%lu: %lu with a visible failure, all handled\n", kinds[k].name, n - 1,
-               hit);
+        printf("oom_preload: %-20s N = 1..%lu: %lu with a visible failure, all handled\n", kinds[k].name, n - 1, hit);
         if (hit == 0) {
-            fprintf(stderr, "oom_preload: %s: no N made anything fail: fault injection not working?\n",
-                    kinds[k].name);
+            fprintf(stderr, "oom_preload: %s: no N made anything fail: fault injection not working?\n", kinds[k].name);
             failures++;
         }
     }

@@ -34,12 +34,12 @@
 static _Atomic bool stop;
 static _Atomic unsigned long failures, worker_scopes;
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        atomic_fetch_add(&failures, 1);                                                            \
-        fprintf(stderr, "stress_fork[%d]: %s:%d: ", (int)getpid(), __FILE__, __LINE__);            \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        atomic_fetch_add(&failures, 1);                                                                                \
+        fprintf(stderr, "stress_fork[%d]: %s:%d: ", (int)getpid(), __FILE__, __LINE__);                                \
+        fprintf(stderr, __VA_ARGS__);                                                                                  \
+        fputc('\n', stderr);                                                                                           \
     } while (0)
 
 static void fill(char *p, size_t n, unsigned seed)
@@ -233,7 +233,8 @@ int main(int argc, char **argv)
     }
     atomic_store(&stop, true);
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
-    printf("stress_fork: %d forks (half inside a scope, a quarter from a tagged thread) while 4 threads ran %lu scopes: %d hung, %d failed\n", forks,
-           atomic_load(&worker_scopes), hung, bad);
+    printf("stress_fork: %d forks (half inside a scope, a quarter from a tagged thread) while 4 threads ran %lu "
+           "scopes: %d hung, %d failed\n",
+           forks, atomic_load(&worker_scopes), hung, bad);
     return atomic_load(&failures) ? 1 : 0;
 }

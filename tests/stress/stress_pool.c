@@ -46,13 +46,13 @@ static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic bool stop;
 static _Atomic unsigned long failures, total_blocks, releases, enomem;
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        if (atomic_fetch_add(&failures, 1) < 20) {                                                 \
-            fprintf(stderr, "stress_pool: ");                                                      \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        if (atomic_fetch_add(&failures, 1) < 20) {                                                                     \
+            fprintf(stderr, "stress_pool: ");                                                                          \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
 static inline uint8_t pat(uint32_t seed, size_t i)
@@ -186,8 +186,8 @@ int main(int argc, char **argv)
             for (int j = 0; j < nblocks[i]; j++) all[n++] = blocks[i][j];
         qsort(all, n, sizeof all[0], cmp);
         for (size_t i = 1; i < n; i++)
-            if (all[i - 1].p + all[i - 1].n > all[i].p) FAIL("blocks %p+%zu and %p overlap", (void *)all[i - 1].p,
-                                                              all[i - 1].n, (void *)all[i].p);
+            if (all[i - 1].p + all[i - 1].n > all[i].p)
+                FAIL("blocks %p+%zu and %p overlap", (void *)all[i - 1].p, all[i - 1].n, (void *)all[i].p);
         pthread_mutex_lock(&reset_lock);
         offheap_pool_reset(pool);
         pthread_mutex_unlock(&reset_lock);

@@ -23,8 +23,8 @@
 #include "offheap_pool.h"
 
 #include <dlfcn.h>
-#include <malloc.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -42,13 +42,13 @@
 static _Atomic bool stop;
 static _Atomic unsigned long failures, scopes_done, heap_frees_foreign, scope_frees_foreign, churned;
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        if (atomic_fetch_add(&failures, 1) < 20) {                                                 \
-            fprintf(stderr, "stress_scopes: %s:%d: ", __FILE__, __LINE__);                         \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        if (atomic_fetch_add(&failures, 1) < 20) {                                                                     \
+            fprintf(stderr, "stress_scopes: %s:%d: ", __FILE__, __LINE__);                                             \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
 /* ---- content ------------------------------------------------------------ */
@@ -130,8 +130,8 @@ static void collect(int n)
             atomic_fetch_add(&scope_frees_foreign, 1);
         } else {
             if (offheap_owns(m.p)) FAIL("heap block %p in the pool", (void *)m.p);
-            if (!check(m.p, m.n, m.seed)) FAIL("heap block %p (%zu bytes) corrupted before a foreign free",
-                                               (void *)m.p, m.n);
+            if (!check(m.p, m.n, m.seed))
+                FAIL("heap block %p (%zu bytes) corrupted before a foreign free", (void *)m.p, m.n);
             free(m.p);
             atomic_fetch_add(&heap_frees_foreign, 1);
         }
@@ -406,6 +406,7 @@ int main(int argc, char **argv)
     printf("stress_scopes: %ds, %lu scopes, %lu cross-thread heap frees, %lu foreign scope-block frees, %lu "
            "short threads, %lu malloc_trim; slabs in use %llu, heap %zu -> %zu bytes; %lu failures\n",
            seconds, atomic_load(&scopes_done), atomic_load(&heap_frees_foreign), atomic_load(&scope_frees_foreign),
-           atomic_load(&churned), atomic_load(&trims), (unsigned long long)st.slabs_in_use, heap0, heap1, atomic_load(&failures));
+           atomic_load(&churned), atomic_load(&trims), (unsigned long long)st.slabs_in_use, heap0, heap1,
+           atomic_load(&failures));
     return atomic_load(&failures) ? 1 : 0;
 }

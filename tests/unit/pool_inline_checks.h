@@ -31,12 +31,12 @@
 #endif
 
 #define OH_KIB (OH_SIZE(1024))
-#define OH_CHECK(cond)                                                                  \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
-            failures++;                                                                 \
-        }                                                                               \
+#define OH_CHECK(cond)                                                                                                 \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
+            failures++;                                                                                                \
+        }                                                                                                              \
     } while (0)
 
 typedef void *(*oh_alloc_fn)(offheap_pool *, size_t);

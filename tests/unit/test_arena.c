@@ -6,8 +6,8 @@
 #include <criterion/criterion.h>
 
 #include "core/fault.h"
-#include "offheap_pool.h"
 #include "core/os.h"
+#include "offheap_pool.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -146,8 +146,7 @@ Test(arena_alloc, consumes_the_size_rounded_to_16)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t before = offheap_arena_remaining(a);
         cr_assert_not_null(offheap_arena_alloc(a, sizes[i]));
-        cr_expect_eq(before - offheap_arena_remaining(a), round16(sizes[i]), "size %zu",
-                     sizes[i]);
+        cr_expect_eq(before - offheap_arena_remaining(a), round16(sizes[i]), "size %zu", sizes[i]);
     }
     offheap_arena_destroy(a);
 }
@@ -373,11 +372,8 @@ static void expect_fatal(void (*fn)(void), const char *needle)
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (RUNNING_ON_VALGRIND)
-        cr_expect_not(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the misuse was ignored");
-    else
-        cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort (status %#x)",
-                  status);
+    if (RUNNING_ON_VALGRIND) cr_expect_not(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the misuse was ignored");
+    else cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort (status %#x)", status);
     cr_expect_not_null(strstr(buf, needle), "diagnostic missing; stderr was: %s", buf);
 }
 

@@ -8,8 +8,8 @@
 #include <criterion/criterion.h>
 
 #include "core/fault.h"
-#include "offheap_pool.h"
 #include "core/os.h"
+#include "offheap_pool.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -97,8 +97,7 @@ Test(pool_create, explicit_sizes_are_kept)
 
 Test(pool_create, prealloc_commits_slab_count_slabs)
 {
-    offheap_pool_config cfg = {.pool_size = 16 * MiB, .slab_size = 1 * MiB, .slab_count = 5,
-                               .prealloc = true};
+    offheap_pool_config cfg = {.pool_size = 16 * MiB, .slab_size = 1 * MiB, .slab_count = 5, .prealloc = true};
     offheap_pool *p = NULL;
     cr_assert_eq(offheap_pool_create(&p, &cfg), 0);
     offheap_pool_stats s = stats(p);
@@ -120,8 +119,7 @@ Test(pool_create, prealloc_default_count_is_16)
 Test(pool_create, prealloc_default_count_never_exceeds_the_pool)
 {
     /* 0 = 16 slabs, "never more than pool_size / slab_size". */
-    offheap_pool_config cfg = {.pool_size = 4 * 64 * KiB, .slab_size = 64 * KiB,
-                               .prealloc = true};
+    offheap_pool_config cfg = {.pool_size = 4 * 64 * KiB, .slab_size = 64 * KiB, .prealloc = true};
     offheap_pool *p = NULL;
     cr_assert_eq(offheap_pool_create(&p, &cfg), 0);
     cr_expect_eq(stats(p).committed, 4 * 64 * KiB);
@@ -173,8 +171,7 @@ Test(pool_create, einval_pool_not_slab_multiple)
 
 Test(pool_create, einval_slab_count_larger_than_pool)
 {
-    offheap_pool_config cfg = {.pool_size = 4 * 64 * KiB, .slab_size = 64 * KiB, .slab_count = 5,
-                               .prealloc = true};
+    offheap_pool_config cfg = {.pool_size = 4 * 64 * KiB, .slab_size = 64 * KiB, .slab_count = 5, .prealloc = true};
     expect_create_fails(&cfg, EINVAL, "slab_count 5 in a 4-slab pool");
     cfg.slab_count = 4;
     offheap_pool *p = NULL;
@@ -222,8 +219,8 @@ Test(pool_create, huge_pages_2mib_slab_works_either_way)
 Test(pool_create, huge_pages_with_prealloc)
 {
     if (oh_os_huge_page_size() != 2 * MiB) cr_skip_test("huge pages here are not 2 MiB");
-    offheap_pool_config cfg = {.pool_size = 8 * MiB, .slab_size = 4 * MiB, .slab_count = 1,
-                               .prealloc = true, .huge_pages = true};
+    offheap_pool_config cfg = {
+        .pool_size = 8 * MiB, .slab_size = 4 * MiB, .slab_count = 1, .prealloc = true, .huge_pages = true};
     offheap_pool *p = NULL;
     int r = offheap_pool_create(&p, &cfg);
     /* Without reserved huge pages the fallback is silent; with too few the
@@ -247,8 +244,7 @@ Test(pool_create, prealloc_rollback_on_mmap_failure)
 {
     /* Fail the 1st, 2nd, ... mmap-kind call of a prealloc create in turn:
      * every failure is ENOMEM and leaves exactly what was mapped before. */
-    offheap_pool_config cfg = {.pool_size = 16 * MiB, .slab_size = 1 * MiB, .slab_count = 8,
-                               .prealloc = true};
+    offheap_pool_config cfg = {.pool_size = 16 * MiB, .slab_size = 1 * MiB, .slab_count = 8, .prealloc = true};
     int failures = 0;
     bool succeeded = false;
     for (unsigned long n = 1; n <= 64 && !succeeded; n++) {
@@ -401,8 +397,7 @@ Test(pool_alloc, blocks_are_aligned_disjoint_and_keep_their_bytes)
     }
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < sz[i]; j++)
-            if (b[i][j] != (unsigned char)(i & 0xff))
-                cr_assert_fail("block %zu byte %zu overwritten", i, j);
+            if (b[i][j] != (unsigned char)(i & 0xff)) cr_assert_fail("block %zu byte %zu overwritten", i, j);
     free(b);
     free(sz);
     offheap_pool_destroy(p);

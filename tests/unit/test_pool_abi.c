@@ -54,8 +54,8 @@ int main(int argc, char **argv)
     void *tid_global = dlsym(RTLD_DEFAULT, "offheap_tid_");
     void *tid_owner = h ? dlsym(h, "offheap_tid_") : NULL;
     if (tid_global != (void *)&offheap_tid_ || tid_owner != (void *)&offheap_tid_) {
-        fprintf(stderr, "FAIL offheap_tid_: program %p, global %p, slow path's object %p\n",
-                (void *)&offheap_tid_, tid_global, tid_owner);
+        fprintf(stderr, "FAIL offheap_tid_: program %p, global %p, slow path's object %p\n", (void *)&offheap_tid_,
+                tid_global, tid_owner);
         failures++;
     }
     if (offheap_tid_ == 0) {

@@ -33,12 +33,12 @@ struct worker {
     int index;
     unsigned rounds;
     struct block blocks[BLOCKS];
-    size_t count;          /* blocks allocated this round */
-    size_t bytes;          /* their rounded sizes */
-    size_t bad;            /* bytes found changed */
-    size_t misaligned;     /* blocks not 16-aligned */
-    int err;               /* errno of a failed allocation, 0 if none */
-    bool aligned_variant;  /* use alloc_aligned for some blocks */
+    size_t count;         /* blocks allocated this round */
+    size_t bytes;         /* their rounded sizes */
+    size_t bad;           /* bytes found changed */
+    size_t misaligned;    /* blocks not 16-aligned */
+    int err;              /* errno of a failed allocation, 0 if none */
+    bool aligned_variant; /* use alloc_aligned for some blocks */
 };
 
 static size_t round16(size_t n)
@@ -124,8 +124,8 @@ static void expect_disjoint(struct worker *w, int n)
         for (size_t i = 0; i < w[t].count; i++) all[k++] = w[t].blocks[i];
     qsort(all, total, sizeof *all, cmp_block);
     for (size_t i = 1; i < total; i++)
-        cr_expect_leq(all[i - 1].p + all[i - 1].size, all[i].p, "blocks %p+%zu and %p overlap",
-                      (void *)all[i - 1].p, all[i - 1].size, (void *)all[i].p);
+        cr_expect_leq(all[i - 1].p + all[i - 1].size, all[i].p, "blocks %p+%zu and %p overlap", (void *)all[i - 1].p,
+                      all[i - 1].size, (void *)all[i].p);
     free(all);
 }
 
@@ -138,8 +138,8 @@ static void run(offheap_pool *pool, unsigned rounds, bool aligned_variant, bool 
     pthread_barrier_t barrier;
     pthread_barrier_init(&barrier, NULL, THREADS + 1);
     for (int i = 0; i < THREADS; i++) {
-        w[i] = (struct worker){.pool = pool, .barrier = &barrier, .index = i, .rounds = rounds,
-                               .aligned_variant = aligned_variant};
+        w[i] = (struct worker){
+            .pool = pool, .barrier = &barrier, .index = i, .rounds = rounds, .aligned_variant = aligned_variant};
         cr_assert_eq(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
     }
     for (unsigned r = 0; r < rounds; r++) {
@@ -148,8 +148,7 @@ static void run(offheap_pool *pool, unsigned rounds, bool aligned_variant, bool 
         pthread_barrier_wait(&barrier);
         size_t bytes = 0;
         for (int i = 0; i < THREADS; i++) {
-            cr_expect_eq(w[i].count, BLOCKS, "round %u thread %d allocated %zu: errno %d", r, i,
-                         w[i].count, w[i].err);
+            cr_expect_eq(w[i].count, BLOCKS, "round %u thread %d allocated %zu: errno %d", r, i, w[i].count, w[i].err);
             cr_expect_eq(w[i].bad, 0, "round %u thread %d: %zu bytes overwritten", r, i, w[i].bad);
             cr_expect_eq(w[i].misaligned, 0, "round %u thread %d", r, i);
             bytes += w[i].bytes;
@@ -158,10 +157,8 @@ static void run(offheap_pool *pool, unsigned rounds, bool aligned_variant, bool 
         offheap_pool_stats s;
         cr_assert_eq(offheap_pool_stats_get(pool, &s), 0);
         if (!aligned_variant)
-            cr_expect_eq(s.allocated, bytes, "round %u: stats say %zu, blocks sum to %zu", r,
-                         s.allocated, bytes);
-        else
-            cr_expect_geq(s.allocated, bytes);
+            cr_expect_eq(s.allocated, bytes, "round %u: stats say %zu, blocks sum to %zu", r, s.allocated, bytes);
+        else cr_expect_geq(s.allocated, bytes);
         if (reset) offheap_pool_reset(pool); /* every worker is parked */
         pthread_barrier_wait(&barrier);
     }
@@ -244,14 +241,12 @@ static void cap_run(size_t block)
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
         got += c[i].got;
-        cr_expect_eq(c[i].last_errno, ENOMEM, "thread %d stopped with errno %d", i,
-                     c[i].last_errno);
+        cr_expect_eq(c[i].last_errno, ENOMEM, "thread %d stopped with errno %d", i, c[i].last_errno);
     }
     pthread_barrier_destroy(&barrier);
     /* Slab-sized blocks fill the cap exactly; smaller ones may leave at most
      * one partly used slab per thread. */
-    if (block == slab)
-        cr_expect_eq(got, slabs, "%zu slab-sized blocks from a %zu-slab pool", got, slabs);
+    if (block == slab) cr_expect_eq(got, slabs, "%zu slab-sized blocks from a %zu-slab pool", got, slabs);
     else {
         size_t per_slab = slab / round16(block);
         cr_expect_leq(got, slabs * per_slab, "more blocks than the cap holds: %zu", got);
@@ -315,10 +310,10 @@ struct stats_reader {
     offheap_pool *pool;
     atomic_int stop;
     size_t reads;
-    size_t went_down;    /* allocated lower than an earlier read (no reset ran) */
-    size_t over_cap;     /* allocated or committed above the reservation */
-    size_t too_many;     /* slabs_in_use above slab_count */
-    size_t worst;        /* largest allocated seen */
+    size_t went_down; /* allocated lower than an earlier read (no reset ran) */
+    size_t over_cap;  /* allocated or committed above the reservation */
+    size_t too_many;  /* slabs_in_use above slab_count */
+    size_t worst;     /* largest allocated seen */
 };
 
 static void *stats_main(void *arg)
@@ -355,12 +350,10 @@ Test(pool_concurrent, stats_read_while_allocating, .timeout = 120)
     offheap_pool_stats s;
     cr_assert_eq(offheap_pool_stats_get(pool, &s), 0);
     cr_expect_gt(rd.reads, 0);
-    cr_expect_eq(rd.went_down, 0, "allocated went down %zu times in %zu reads", rd.went_down,
-                 rd.reads);
+    cr_expect_eq(rd.went_down, 0, "allocated went down %zu times in %zu reads", rd.went_down, rd.reads);
     cr_expect_eq(rd.over_cap, 0, "%zu reads above the reservation", rd.over_cap);
     cr_expect_eq(rd.too_many, 0, "%zu reads with more slabs in use than exist", rd.too_many);
-    cr_expect_leq(rd.worst, s.allocated, "a read saw %zu, the final total is %zu", rd.worst,
-                  s.allocated);
+    cr_expect_leq(rd.worst, s.allocated, "a read saw %zu, the final total is %zu", rd.worst, s.allocated);
     offheap_pool_destroy(pool);
 }
 
@@ -430,8 +423,7 @@ Test(pool_concurrent, inline_allocations_counted_exactly_across_resets, .timeout
     offheap_pool_config cfg = {.pool_size = 64 * MiB, .slab_size = 64 * KiB};
     offheap_pool *pool = NULL;
     cr_assert_eq(offheap_pool_create(&pool, &cfg), 0);
-    struct bounded_reader rd = {.pool = pool,
-                                .bound = (size_t)INLINE_THREADS * INLINE_BLOCKS * 208};
+    struct bounded_reader rd = {.pool = pool, .bound = (size_t)INLINE_THREADS * INLINE_BLOCKS * 208};
     pthread_t rt;
     cr_assert_eq(pthread_create(&rt, NULL, bounded_main, &rd), 0);
     pthread_barrier_t barrier;
@@ -452,13 +444,11 @@ Test(pool_concurrent, inline_allocations_counted_exactly_across_resets, .timeout
         }
         offheap_pool_stats s;
         cr_assert_eq(offheap_pool_stats_get(pool, &s), 0);
-        cr_expect_eq(s.allocated, want, "round %u: stats say %zu, the threads handed out %zu", r,
-                     s.allocated, want);
+        cr_expect_eq(s.allocated, want, "round %u: stats say %zu, the threads handed out %zu", r, s.allocated, want);
         offheap_pool_reset(pool); /* every worker is parked */
         cr_assert_eq(offheap_pool_stats_get(pool, &s), 0);
         cr_expect_eq(s.allocated, 0, "round %u: %zu bytes counted after reset", r, s.allocated);
-        cr_expect_eq(s.slabs_in_use, 0, "round %u: %zu slabs in use after reset", r,
-                     s.slabs_in_use);
+        cr_expect_eq(s.slabs_in_use, 0, "round %u: %zu slabs in use after reset", r, s.slabs_in_use);
         pthread_barrier_wait(&barrier);
     }
     for (int i = 0; i < INLINE_THREADS; i++) pthread_join(t[i], NULL);

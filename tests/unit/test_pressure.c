@@ -127,18 +127,15 @@ Test(pressure_register, einval_cases)
 Test(pressure_register, ids_and_unregister)
 {
     int a = -1, b = -1;
-    cr_assert_eq(
-        offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &a), 0);
-    cr_assert_eq(
-        offheap_pressure_register(OFFHEAP_PRESSURE_HEAP, SIZE_MAX, nop_fn, NULL, HOUR_MS, &b), 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &a), 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_HEAP, SIZE_MAX, nop_fn, NULL, HOUR_MS, &b), 0);
     cr_expect_neq(a, b);
     cr_expect_eq(offheap_pressure_unregister(a), 0);
     cr_expect_eq(offheap_pressure_unregister(a), EINVAL, "second unregister of the same id");
     cr_expect_eq(offheap_pressure_unregister(b), 0);
     /* A new registration never revives an old id. */
     int c = -1;
-    cr_assert_eq(
-        offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &c), 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &c), 0);
     cr_expect_neq(c, a);
     cr_expect_neq(c, b);
     cr_expect_eq(offheap_pressure_unregister(a), EINVAL);
@@ -154,25 +151,20 @@ Test(pressure_register, unknown_ids)
 
 Test(pressure_register, null_id_is_allowed)
 {
-    cr_expect_eq(
-        offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, NULL), 0);
+    cr_expect_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, NULL), 0);
 }
 
 Test(pressure_register, sixteen_slots)
 {
     int ids[16];
     for (int i = 0; i < 16; i++)
-        cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL,
-                                               HOUR_MS, &ids[i]),
-                     0, "slot %d", i);
+        cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &ids[i]), 0,
+                     "slot %d", i);
     int extra = -1;
-    cr_expect_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS,
-                                           &extra),
-                 EAGAIN);
+    cr_expect_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &extra), EAGAIN);
     cr_expect_eq(offheap_pressure_unregister(ids[7]), 0);
-    cr_expect_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS,
-                                           &extra),
-                 0, "a freed slot is usable again");
+    cr_expect_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &extra), 0,
+                 "a freed slot is usable again");
     for (int i = 0; i < 16; i++)
         if (i != 7) cr_expect_eq(offheap_pressure_unregister(ids[i]), 0);
     cr_expect_eq(offheap_pressure_unregister(extra), 0);
@@ -184,8 +176,7 @@ Test(pressure_check, fires_once_above_threshold)
 {
     struct record r = {0};
     int id;
-    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r, HOUR_MS, &id),
-                 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r, HOUR_MS, &id), 0);
     cr_expect_eq(offheap_pressure_check(), 1);
     cr_expect_eq(atomic_load(&r.calls), 1);
     cr_expect_eq(r.last.source, OFFHEAP_PRESSURE_RSS);
@@ -203,8 +194,7 @@ Test(pressure_check, below_threshold_never_fires)
 {
     struct record r = {0};
     int id;
-    cr_assert_eq(
-        offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, record_fn, &r, HOUR_MS, &id), 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, record_fn, &r, HOUR_MS, &id), 0);
     cr_expect_eq(offheap_pressure_check(), 0);
     cr_expect_eq(atomic_load(&r.calls), 0);
     cr_expect_eq(offheap_pressure_unregister(id), 0);
@@ -214,10 +204,8 @@ Test(pressure_check, passes_user_pointer)
 {
     struct record r1 = {0}, r2 = {0};
     int a, b;
-    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r1, HOUR_MS, &a),
-                 0);
-    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_HEAP, 1, record_fn, &r2, HOUR_MS, &b),
-                 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r1, HOUR_MS, &a), 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_HEAP, 1, record_fn, &r2, HOUR_MS, &b), 0);
     cr_expect_eq(offheap_pressure_check(), 2);
     cr_expect_eq(atomic_load(&r1.calls), 1);
     cr_expect_eq(atomic_load(&r2.calls), 1);
@@ -235,9 +223,7 @@ Test(pressure_check, rearms_after_falling_below)
     cr_assert_gt(base, 0);
     size_t threshold = base + 64 * MiB;
     int id;
-    cr_assert_eq(
-        offheap_pressure_register(OFFHEAP_PRESSURE_HEAP, threshold, record_fn, &r, HOUR_MS, &id),
-        0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_HEAP, threshold, record_fn, &r, HOUR_MS, &id), 0);
     cr_expect_eq(offheap_pressure_check(), 0);
 
     void *p = mallocx(128 * MiB, 0);
@@ -260,8 +246,7 @@ Test(pressure_check, unregistered_callbacks_do_not_run)
 {
     struct record r = {0};
     int id;
-    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r, HOUR_MS, &id),
-                 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r, HOUR_MS, &id), 0);
     cr_expect_eq(offheap_pressure_unregister(id), 0);
     cr_expect_eq(offheap_pressure_check(), 0);
     cr_expect_eq(atomic_load(&r.calls), 0);
@@ -281,15 +266,14 @@ static void reentrant_fn(const offheap_pressure_event *ev, void *user)
     (void)ev;
     struct reentry *r = user;
     atomic_store(&r->unregister_result, offheap_pressure_unregister(r->id));
-    atomic_store(&r->register_result, offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX,
-                                                                nop_fn, NULL, HOUR_MS, &r->new_id));
+    atomic_store(&r->register_result,
+                 offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, HOUR_MS, &r->new_id));
 }
 
 Test(pressure_callback, unregister_inside_a_callback_is_edeadlk)
 {
     struct reentry r = {.id = -1, .unregister_result = -1, .register_result = -1};
-    cr_assert_eq(
-        offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, reentrant_fn, &r, HOUR_MS, &r.id), 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, reentrant_fn, &r, HOUR_MS, &r.id), 0);
     cr_expect_eq(offheap_pressure_check(), 1);
     cr_expect_eq(atomic_load(&r.unregister_result), EDEADLK);
     cr_expect_eq(atomic_load(&r.register_result), 0, "registering from a callback is allowed");
@@ -383,8 +367,7 @@ Test(pressure_monitor, check_and_monitor_share_the_edge, .timeout = 60)
     cr_assert_neq(wait_for(&b.entered), 0);
     struct record r = {0};
     int id2;
-    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r, HOUR_MS, &id2),
-                 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, 1, record_fn, &r, HOUR_MS, &id2), 0);
     atomic_store(&b.release, 1);
     (void)offheap_pressure_check();
     /* Whoever ran it, the second registration fired exactly once. */

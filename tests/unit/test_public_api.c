@@ -63,9 +63,7 @@ Test(public_api, hints_pressure_and_errors_through_the_shared_library)
     offheap_arena_destroy(a);
     cr_expect_gt(offheap_pressure_sample(OFFHEAP_PRESSURE_RSS), 0);
     int id;
-    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, 3600000u,
-                                           &id),
-                 0);
+    cr_assert_eq(offheap_pressure_register(OFFHEAP_PRESSURE_RSS, SIZE_MAX, nop_fn, NULL, 3600000u, &id), 0);
     cr_expect_eq(offheap_pressure_check(), 0);
     cr_expect_eq(offheap_pressure_unregister(id), 0);
     cr_expect_str_eq(offheap_strerror(-12345), "unknown error");

@@ -22,8 +22,7 @@ Test(strerror, known_codes_have_distinct_names)
         cr_expect_gt(strlen(s), 0, "code %d", known[i]);
         cr_expect_str_neq(s, "unknown error", "code %d", known[i]);
         for (size_t j = 0; j < i; j++)
-            cr_expect_str_neq(s, offheap_strerror(known[j]), "codes %d and %d share a name",
-                              known[i], known[j]);
+            cr_expect_str_neq(s, offheap_strerror(known[j]), "codes %d and %d share a name", known[i], known[j]);
     }
 }
 
@@ -40,7 +39,6 @@ Test(strerror, unknown_codes)
 Test(strerror, names_are_static)
 {
     /* Same pointer every time: nothing is formatted into a buffer. */
-    for (size_t i = 0; i < NKNOWN; i++)
-        cr_expect_eq(offheap_strerror(known[i]), offheap_strerror(known[i]));
+    for (size_t i = 0; i < NKNOWN; i++) cr_expect_eq(offheap_strerror(known[i]), offheap_strerror(known[i]));
     cr_expect_eq(offheap_strerror(12345), offheap_strerror(54321));
 }
