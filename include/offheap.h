@@ -117,6 +117,21 @@ typedef struct offheap_stats {
     uint64_t pool_reserved;        /* bytes of address space reserved */
     uint64_t pool_peak;            /* most slab bytes in use at once */
     uint64_t threads;              /* threads that used a scope or tag */
+    /* Scope safety (README "Scope safety"): what the rescue did. */
+    uint64_t rescues;              /* rescue scans run (scopes that ended on
+                                   probation) */
+    uint64_t rescue_ns;            /* time spent in them, nanoseconds */
+    uint64_t rescue_bytes_scanned; /* memory they read */
+    uint64_t pinned_runs;          /* slab runs kept alive because memory
+                                   outside their scope referenced them */
+    uint64_t pinned_bytes;         /* their bytes (never released) */
+    uint64_t sites_cleared;        /* allocation sites found to die with
+                                   their scopes (they stay scoped) */
+    uint64_t sites_routed;         /* program allocation sites routed to the
+                                   heap after one of their blocks was kept */
+    uint64_t libraries_routed;     /* libraries routed to the heap after they
+                                   kept or freed scope memory late */
+    uint64_t stale_frees;          /* free() of scope blocks already dead */
 } offheap_stats;
 
 /* Fill *out.  Returns 0, or EINVAL for NULL.  Reads every thread's counters

@@ -15,6 +15,7 @@
 #include "scope/config.h"
 #include "scope/fallback.h"
 #include "scope/plt.h"
+#include "scope/rescue.h"
 #include "scope/scope.h"
 #include "scope/stats.h"
 #include "scope/thread.h"
@@ -22,10 +23,12 @@
 #include <pthread.h>
 #include <stdint.h>
 
-/* Locks are taken in the order tid -> thread registry -> scope engine and
- * dropped in reverse, in parent and child alike. */
+/* Locks are taken in the order rescue -> tid -> thread registry -> scope
+ * engine (a rescue takes the registry's lock) and dropped in reverse, in
+ * parent and child alike. */
 static void prefork(void)
 {
+    oh_rescue_prefork();
     oh_tid_prefork();
     oh_thread_prefork();
     oh_scope_prefork();
@@ -36,6 +39,7 @@ static void postfork(void)
     oh_scope_postfork();
     oh_thread_postfork();
     oh_tid_postfork();
+    oh_rescue_postfork();
 }
 
 /* Dormant until the first scope (plt.h).  realloc is not bypassed: our
@@ -64,4 +68,5 @@ __attribute__((constructor)) static void oh_preload_init(void)
 __attribute__((destructor)) static void oh_preload_fini(void)
 {
     oh_stats_at_exit();
+    if (oh_cfg.learn) oh_rescue_print_learned(2);
 }

@@ -56,7 +56,7 @@ EXPORT void *malloc(size_t n)
 EXPORT void free(void *p)
 {
     if (oh_in_pool(p)) {
-        oh_scope_free();
+        oh_scope_free(p, RA());
         return;
     }
     oh_fb_free(p); /* jemalloc's free takes NULL */
@@ -199,10 +199,10 @@ void *oh_cxx_alloc(size_t n, size_t align, void *ra)
     return align <= 16 ? oh_scope_alloc_fast(t, n, false, ra) : oh_scope_alloc_aligned(n, align, ra);
 }
 
-void oh_cxx_free(void *p, size_t size, size_t align)
+void oh_cxx_free(void *p, size_t size, size_t align, void *ra)
 {
     if (oh_in_pool(p)) {
-        oh_scope_free();
+        oh_scope_free(p, ra);
         return;
     }
     if (align <= 16) {

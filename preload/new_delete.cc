@@ -74,49 +74,49 @@ OH_EXPORT void *operator new[](std::size_t n, std::align_val_t a, const std::not
 
 OH_EXPORT void operator delete(void *p) noexcept
 {
-    oh_cxx_free(p, 0, 0);
+    oh_cxx_free(p, 0, 0, OH_RA());
 }
 OH_EXPORT void operator delete[](void *p) noexcept
 {
-    oh_cxx_free(p, 0, 0);
+    oh_cxx_free(p, 0, 0, OH_RA());
 }
 OH_EXPORT void operator delete(void *p, const std::nothrow_t &) noexcept
 {
-    oh_cxx_free(p, 0, 0);
+    oh_cxx_free(p, 0, 0, OH_RA());
 }
 OH_EXPORT void operator delete[](void *p, const std::nothrow_t &) noexcept
 {
-    oh_cxx_free(p, 0, 0);
+    oh_cxx_free(p, 0, 0, OH_RA());
 }
 OH_EXPORT void operator delete(void *p, std::size_t n) noexcept
 {
-    oh_cxx_free(p, n, 0);
+    oh_cxx_free(p, n, 0, OH_RA());
 }
 OH_EXPORT void operator delete[](void *p, std::size_t n) noexcept
 {
-    oh_cxx_free(p, n, 0);
+    oh_cxx_free(p, n, 0, OH_RA());
 }
 OH_EXPORT void operator delete(void *p, std::align_val_t a) noexcept
 {
-    oh_cxx_free(p, 0, static_cast<std::size_t>(a));
+    oh_cxx_free(p, 0, static_cast<std::size_t>(a), OH_RA());
 }
 OH_EXPORT void operator delete[](void *p, std::align_val_t a) noexcept
 {
-    oh_cxx_free(p, 0, static_cast<std::size_t>(a));
+    oh_cxx_free(p, 0, static_cast<std::size_t>(a), OH_RA());
 }
 OH_EXPORT void operator delete(void *p, std::align_val_t a, const std::nothrow_t &) noexcept
 {
-    oh_cxx_free(p, 0, static_cast<std::size_t>(a));
+    oh_cxx_free(p, 0, static_cast<std::size_t>(a), OH_RA());
 }
 OH_EXPORT void operator delete[](void *p, std::align_val_t a, const std::nothrow_t &) noexcept
 {
-    oh_cxx_free(p, 0, static_cast<std::size_t>(a));
+    oh_cxx_free(p, 0, static_cast<std::size_t>(a), OH_RA());
 }
 OH_EXPORT void operator delete(void *p, std::size_t n, std::align_val_t a) noexcept
 {
-    oh_cxx_free(p, n, static_cast<std::size_t>(a));
+    oh_cxx_free(p, n, static_cast<std::size_t>(a), OH_RA());
 }
 OH_EXPORT void operator delete[](void *p, std::size_t n, std::align_val_t a) noexcept
 {
-    oh_cxx_free(p, n, static_cast<std::size_t>(a));
+    oh_cxx_free(p, n, static_cast<std::size_t>(a), OH_RA());
 }

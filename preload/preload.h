@@ -14,8 +14,9 @@ extern "C" {
  * failure.  align: a power of two; ra: the caller of operator new. */
 void *oh_cxx_alloc(size_t n, size_t align, void *ra);
 
-/* operator delete: size 0 when unknown, align 0 or <= 16 for default. */
-void oh_cxx_free(void *p, size_t size, size_t align);
+/* operator delete: size 0 when unknown, align 0 or <= 16 for default; ra:
+ * the caller of operator delete. */
+void oh_cxx_free(void *p, size_t size, size_t align, void *ra);
 
 #ifndef __cplusplus
 #pragma GCC visibility push(hidden)

@@ -15,7 +15,7 @@
 /* The symbol of section table sh (n entries, string table str) covering
  * vaddr, copied out; false if none. */
 static bool lookup(const char *f, size_t len, const ElfW(Shdr) * sh, const ElfW(Shdr) * str, uintptr_t vaddr,
-                   char *name, size_t cap, uintptr_t *value)
+                   char *name, size_t cap, uintptr_t *value, int *binding)
 {
     if (sh->sh_offset > len || sh->sh_size > len - sh->sh_offset || str->sh_offset > len ||
         str->sh_size > len - str->sh_offset)
@@ -35,12 +35,14 @@ static bool lookup(const char *f, size_t len, const ElfW(Shdr) * sh, const ElfW(
         }
         name[k] = '\0';
         *value = sym[j].st_value;
+        if (binding) *binding = ELF64_ST_BIND(sym[j].st_info);
         return k > 0;
     }
     return false;
 }
 
-bool oh_elf_symtab_name(const char *path, uintptr_t vaddr, char *name, size_t cap, uintptr_t *value)
+bool oh_elf_symtab_name(const char *path, uintptr_t vaddr, char *name, size_t cap, uintptr_t *value,
+                        int *binding)
 {
     size_t len = 0;
     const char *f = oh_os_map_file(path, &len);
@@ -52,7 +54,7 @@ bool oh_elf_symtab_name(const char *path, uintptr_t vaddr, char *name, size_t ca
         const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(const void *)(f + eh->e_shoff);
         for (unsigned i = 0; i < eh->e_shnum; i++) {
             if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
-            found = lookup(f, len, &sh[i], &sh[sh[i].sh_link], vaddr, name, cap, value);
+            found = lookup(f, len, &sh[i], &sh[sh[i].sh_link], vaddr, name, cap, value, binding);
             break;
         }
     }

@@ -18,9 +18,11 @@
 
 /* The function or object symbol of file `path` covering link-time address
  * vaddr: its name into name[cap] (NUL-terminated, cut to fit) and its
- * link-time value into *value.  false when the file is unreadable, has no
- * .symtab, or no symbol covers vaddr.  Thread-safe. */
-bool oh_elf_symtab_name(const char *path, uintptr_t vaddr, char *name, size_t cap, uintptr_t *value);
+ * link-time value into *value; *binding (may be NULL) gets its ELF binding
+ * (STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE).  false when the file
+ * is unreadable, has no .symtab, or no symbol covers vaddr.  Thread-safe. */
+bool oh_elf_symtab_name(const char *path, uintptr_t vaddr, char *name, size_t cap, uintptr_t *value,
+                        int *binding);
 
 #pragma GCC visibility pop
 

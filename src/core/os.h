@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Internal: never exported, and reached without the GOT. */
 #pragma GCC visibility push(hidden)
@@ -54,6 +55,34 @@ size_t oh_os_mapped_bytes(void);
  * does not apply: any file size is accepted. */
 const void *oh_os_map_file(const char *path, size_t *len);
 void oh_os_unmap_file(const void *map, size_t len);
+
+/* One mapping of the process, as /proc/self/maps describes it. */
+struct oh_os_mapping {
+    uintptr_t lo, hi;   /* [lo, hi) */
+    bool read, write;   /* protection */
+    bool shared;        /* MAP_SHARED (else private) */
+    bool file;          /* backed by a file (else anonymous or special) */
+    bool special;       /* a kernel area: [stack], [vvar], [vdso], [heap] is not special */
+};
+
+/* Call fn for every mapping of the process, in address order, until it
+ * returns false.  Reads /proc/self/maps in pieces through a stack buffer:
+ * no malloc, and the list may change while it is read (each line is a
+ * mapping that existed at some instant).  0, or the errno of a failed
+ * open/read. */
+int oh_os_each_mapping(bool (*fn)(const struct oh_os_mapping *m, void *arg), void *arg);
+
+/* Copy len bytes of this process's memory at src to dst, like memcpy, but
+ * a range that is not mapped (any more) is not a fault: returns the bytes
+ * copied before the first unreadable page (process_vm_readv on Linux).
+ * Returns (size_t)-1 when the system refuses the call itself (seccomp,
+ * old kernel): the caller must not read such memory directly. */
+size_t oh_os_read_self(void *dst, const void *src, size_t len);
+
+/* Which pages of [addr, addr + n pages) are resident: vec[i] & 1 for page
+ * i (mincore).  addr page aligned.  0 or errno (ENOMEM: part of the range
+ * is not mapped). */
+int oh_os_resident(const void *addr, size_t pages, unsigned char *vec);
 
 /* Resident set size of the process in bytes, 0 when unreadable. */
 size_t oh_os_rss(void);

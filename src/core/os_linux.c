@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -209,6 +210,112 @@ void oh_os_unmap_file(const void *map, size_t len)
 size_t oh_os_mapped_bytes(void)
 {
     return atomic_load(&mapped_bytes);
+}
+
+static uintptr_t parse_hex(const char **s)
+{
+    uintptr_t v = 0;
+    for (;;) {
+        char c = **s;
+        unsigned d;
+        if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
+        else break;
+        v = v << 4 | d;
+        (*s)++;
+    }
+    return v;
+}
+
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode   path". */
+static bool parse_mapping(const char *line, struct oh_os_mapping *m)
+{
+    const char *p = line;
+    m->lo = parse_hex(&p);
+    if (*p++ != '-') return false;
+    m->hi = parse_hex(&p);
+    if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3]) return false;
+    m->read = p[0] == 'r';
+    m->write = p[1] == 'w';
+    m->shared = p[3] == 's';
+    p += 4;
+    /* offset, dev, inode, then the path (if any) after spaces */
+    for (int field = 0; field < 3; field++) {
+        while (*p == ' ') p++;
+        while (*p && *p != ' ' && *p != '\n') p++;
+    }
+    while (*p == ' ') p++;
+    m->file = *p == '/';
+    m->special = *p == '[' && strncmp(p, "[heap]", 6) != 0 && strncmp(p, "[anon", 5) != 0;
+    return m->hi > m->lo;
+}
+
+int oh_os_each_mapping(bool (*fn)(const struct oh_os_mapping *m, void *arg), void *arg)
+{
+    int saved = errno;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        errno = saved;
+        return e;
+    }
+    char buf[4096];
+    size_t have = 0;
+    int err = 0;
+    bool more = true, go = true;
+    while (go && (more || have)) {
+        if (more && have < sizeof buf) {
+            ssize_t r = read(fd, buf + have, sizeof buf - have);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) {
+                err = errno;
+                break;
+            }
+            if (r == 0) more = false;
+            have += (size_t)r;
+        }
+        /* Every complete line in buf (a last line without '\n' at EOF too). */
+        size_t start = 0;
+        for (size_t i = 0; i < have && go; i++) {
+            if (buf[i] != '\n' && !(i + 1 == have && !more)) continue;
+            size_t end = buf[i] == '\n' ? i : i + 1;
+            char line[512];
+            size_t len = end - start < sizeof line - 1 ? end - start : sizeof line - 1;
+            memcpy(line, buf + start, len);
+            line[len] = '\0';
+            struct oh_os_mapping m;
+            if (parse_mapping(line, &m)) go = fn(&m, arg);
+            start = i + 1;
+        }
+        if (start == 0 && have == sizeof buf) start = have; /* a line longer than buf: drop it */
+        memmove(buf, buf + start, have - start);
+        have -= start;
+        if (!more && have) have = 0;
+    }
+    close(fd);
+    errno = saved;
+    return err;
+}
+
+int oh_os_resident(const void *addr, size_t pages, unsigned char *vec)
+{
+    int saved = errno;
+    int r = mincore((void *)(uintptr_t)addr, pages * oh_os_page_size(), vec) == 0 ? 0 : errno;
+    errno = saved;
+    return r;
+}
+
+size_t oh_os_read_self(void *dst, const void *src, size_t len)
+{
+    int saved = errno;
+    /* getpid() every time: a cached pid would make a fork child read its
+     * parent. */
+    struct iovec local = {dst, len}, remote = {(void *)(uintptr_t)src, len};
+    ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    size_t got = r < 0 ? 0 : (size_t)r;
+    if (r < 0 && (errno == EPERM || errno == ENOSYS)) got = (size_t)-1;
+    errno = saved;
+    return got;
 }
 
 size_t oh_os_rss(void)

@@ -34,7 +34,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#define OH_MAX_RANGES 32
+#define OH_MAX_RANGES 256
 #define OH_MAX_CARVE 4096
 
 static struct oh_range oh_rt[3]; /* libc, ld.so, libstdc++ */
@@ -274,6 +274,71 @@ bool oh_caller_check_new(const void *ra)
     (void)ra;
     return false;
 #endif
+}
+
+/* ---- objects learned at run time (rescue.c) ------------------------------ */
+
+struct find_obj {
+    uintptr_t addr;
+    bool found, main, runtime;
+    const char *name;
+    struct dl_phdr_info info;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct find_obj *f = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        if (f->addr - (info->dlpi_addr + ph->p_vaddr) >= ph->p_memsz) continue;
+        f->found = true;
+        f->name = info->dlpi_name ? info->dlpi_name : "";
+        f->main = !*f->name;
+        f->runtime = !f->main && kind_of(base_name(f->name), NULL) != K_NONE;
+        f->info = *info;
+        return 1;
+    }
+    return 0;
+}
+
+enum oh_caller_kind oh_caller_kind(const void *ra, const char **name)
+{
+    struct find_obj f = {.addr = (uintptr_t)ra};
+    (void)dl_iterate_phdr(find_object, &f);
+    if (name) *name = f.found ? f.name : "?";
+    if (!f.found) return OH_CALLER_UNKNOWN;
+    if (f.main) return OH_CALLER_PROGRAM;
+    if (in_range(&oh_rt[2], (uintptr_t)ra) && in_carve((uintptr_t)ra)) return OH_CALLER_STRINGS;
+    if (f.runtime) return OH_CALLER_RUNTIME;
+    return OH_CALLER_LIBRARY;
+}
+
+bool oh_caller_route_object(const void *ra)
+{
+    pthread_mutex_lock(&rescan_lock);
+    struct find_obj f = {.addr = (uintptr_t)ra};
+    (void)dl_iterate_phdr(find_object, &f);
+    bool added = false;
+    if (f.found && !f.main) {
+        for (int i = 0; i < f.info.dlpi_phnum; i++) {
+            const ElfW(Phdr) *ph = &f.info.dlpi_phdr[i];
+            if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+            struct oh_range r = {f.info.dlpi_addr + ph->p_vaddr, ph->p_memsz};
+            if (known(r)) continue;
+            if (oh_rt_extra == OH_MAX_RANGES) {
+                oh_log("more than %d code segments routed to the heap; %s stays scoped", OH_MAX_RANGES + 3,
+                       base_name(f.name));
+                break;
+            }
+            extra[oh_rt_extra] = r;
+            __atomic_store_n(&oh_rt_extra, oh_rt_extra + 1, __ATOMIC_RELEASE);
+            added = true;
+        }
+    }
+    pthread_mutex_unlock(&rescan_lock);
+    return added;
 }
 
 /* Fork: no thread may be inside dl_iterate_phdr (under rescan_lock) when

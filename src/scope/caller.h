@@ -33,6 +33,22 @@ void oh_caller_init(const char *exclude);
  * excluded object loaded after start?  (Adds that object's ranges.) */
 bool oh_caller_check_new(const void *ra);
 
+/* Whose code is at ra.  *name (may be NULL) gets the object's path ("" for
+ * the program).  Walks the loaded objects: for slow paths only. */
+enum oh_caller_kind {
+    OH_CALLER_UNKNOWN,  /* no loaded object */
+    OH_CALLER_PROGRAM,  /* the main executable */
+    OH_CALLER_LIBRARY,  /* any other object, except: */
+    OH_CALLER_RUNTIME,  /* libc, ld.so, libstdc++ (routed already) */
+    OH_CALLER_STRINGS,  /* libstdc++'s exported string members (scoped) */
+};
+enum oh_caller_kind oh_caller_kind(const void *ra, const char **name);
+
+/* Route every later allocation of the object holding ra to the heap (its
+ * executable segments join the excluded ranges).  true when ranges were
+ * added (false: already routed, the program itself, or no room). */
+bool oh_caller_route_object(const void *ra);
+
 /* Fork handlers for the caller tables. */
 void oh_caller_prefork(void);
 void oh_caller_postfork(void);

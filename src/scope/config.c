@@ -30,6 +30,7 @@ struct oh_config oh_cfg = {
     .on_exhaust = OH_EXHAUST_ENOMEM,
     .stats_fd = 2,
     .dormant = true,
+    .rescue = true,
 };
 
 int oh_parse_ulong(const char *s, unsigned long *out)
@@ -213,6 +214,16 @@ static const char *set_dormant(const char *v)
     return parse_bool(v, &oh_cfg.dormant) ? "not a boolean (0/1, yes/no, on/off)" : NULL;
 }
 
+static const char *set_rescue(const char *v)
+{
+    return parse_bool(v, &oh_cfg.rescue) ? "not a boolean (0/1, yes/no, on/off)" : NULL;
+}
+
+static const char *set_learn(const char *v)
+{
+    return parse_bool(v, &oh_cfg.learn) ? "not a boolean (0/1, yes/no, on/off)" : NULL;
+}
+
 static const char *set_fault_mmap(const char *v)
 {
     return oh_parse_ulong(v, &oh_cfg.fault_mmap) ? "not a count" : NULL;
@@ -235,6 +246,7 @@ static const struct {
     {"OFFHEAP_STATS", set_stats, "0"},           {"OFFHEAP_STATS_SIGNAL", set_stats_signal, "(none)"},
     {"OFFHEAP_STATS_FD", set_stats_fd, "2"},     {"OFFHEAP_CHECK", set_check, "0"},
     {"OFFHEAP_HUGE_PAGES", set_huge, "0"},       {"OFFHEAP_DORMANT", set_dormant, "1"},
+    {"OFFHEAP_RESCUE", set_rescue, "1"},         {"OFFHEAP_LEARN", set_learn, "0"},
     {"OFFHEAP_FAULT_MMAP", set_fault_mmap, "0"}, {"OFFHEAP_FAULT_FALLBACK", set_fault_fallback, "0"},
 };
 
@@ -303,8 +315,8 @@ void oh_config_print(void)
     static const char *exhaust[] = {"enomem", "abort", "fallback"};
     static const char *stats[] = {"0", "text", "json"};
     oh_log("config: pool_size=%zu slab_size=%zu retain=%zu on_exhaust=%s exclude=%s stats=%s "
-           "stats_signal=%d stats_fd=%d check=%d huge_pages=%d dormant=%d",
+           "stats_signal=%d stats_fd=%d check=%d huge_pages=%d dormant=%d rescue=%d learn=%d",
            oh_cfg.pool_size, oh_cfg.slab_size, oh_cfg.retain, exhaust[oh_cfg.on_exhaust],
            oh_cfg.exclude ? oh_cfg.exclude : "(none)", stats[oh_cfg.stats], oh_cfg.stats_signal, oh_cfg.stats_fd,
-           oh_cfg.check, (int)oh_cfg.huge_pages, (int)oh_cfg.dormant);
+           oh_cfg.check, (int)oh_cfg.huge_pages, (int)oh_cfg.dormant, (int)oh_cfg.rescue, (int)oh_cfg.learn);
 }

@@ -29,7 +29,11 @@ struct oh_config {
     int check;                    /* OFFHEAP_CHECK: 0 off, 1 on */
     bool huge_pages;              /* OFFHEAP_HUGE_PAGES */
     bool dormant;                 /* OFFHEAP_DORMANT: until the first scope, the
-                            program's calls bypass us (plt.h) */
+                                     program's calls bypass us (plt.h) */
+    bool rescue;                  /* OFFHEAP_RESCUE: probation, the rescue scan
+                                     and learning from stale frees (rescue.h) */
+    bool learn;                   /* OFFHEAP_LEARN: print, at exit, the
+                                     OFFHEAP_EXCLUDE line learned at run time */
     unsigned long fault_mmap;     /* OFFHEAP_FAULT_MMAP: fail the Nth mmap */
     unsigned long fault_fallback; /* OFFHEAP_FAULT_FALLBACK: fail the Nth
                                      heap allocation */

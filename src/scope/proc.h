@@ -32,6 +32,10 @@ static inline bool oh_in_pool(const void *p)
     return (uintptr_t)p - oh_pool_base < oh_pool_size;
 }
 
+/* meta.owner of the slabs of a run kept alive for the life of the process
+ * by a rescue (rescue.h); thread indices are below OH_MAX_THREADS. */
+#define OH_OWNER_PINNED UINT32_MAX
+
 /* Create the process pool (once; reads the configuration, arms the PLT
  * slots, starts check mode and the caller tables).  0 or an errno value;
  * scopes stay off after an error. */

@@ -30,7 +30,9 @@
 #include "scope/config.h"
 #include "scope/fallback.h"
 #include "scope/proc.h"
+#include "scope/rescue.h"
 #include "scope/scope_fast.h"
+#include "scope/sites.h"
 #include "scope/thread.h"
 
 #include <errno.h>
@@ -166,27 +168,50 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
     return p;
 }
 
+/* Where an allocation from call site ra goes (caller.h, sites.h). */
+enum route { ROUTE_HEAP, ROUTE_SCOPE, ROUTE_PROBATION };
+
+static enum route route_of(struct oh_thread *t, void *ra)
+{
+    if (oh_caller_excluded(ra)) return ROUTE_HEAP;
+    uintptr_t *slot = oh_ra_slot(t, ra);
+    if (*slot == oh_ra_key(ra)) return ROUTE_SCOPE; /* judged before, by this thread */
+    if (oh_caller_check_new(ra)) return ROUTE_HEAP;
+    switch (oh_cfg.rescue ? oh_site_get((uintptr_t)ra) : OH_SITE_CLEARED) {
+    case OH_SITE_CLEARED: *slot = oh_ra_key(ra); return ROUTE_SCOPE; /* scope_fast.h */
+    case OH_SITE_HEAP: return ROUTE_HEAP;
+    default: return ROUTE_PROBATION; /* not cached: every block is recorded */
+    }
+}
+
+static void *heap_alloc(struct oh_thread *t, size_t n, size_t align, bool zero)
+{
+    OH_STAT_ADD(t, routed, 1);
+    if (align > 16) return oh_fb_aligned(n, align);
+    return zero ? oh_fb_calloc(oh_fb_size(n)) : oh_fb_malloc(oh_fb_size(n));
+}
+
+/* An allocation in the innermost scope, recorded when its site is on
+ * probation (rescue.h). */
+static void *route_alloc(struct oh_thread *t, size_t n, size_t align, bool zero, void *ra)
+{
+    enum route r = route_of(t, ra);
+    if (r == ROUTE_HEAP) return heap_alloc(t, n, align, zero);
+    void *p = alloc_in_scope(t, n, align, zero, ra);
+    if (r == ROUTE_PROBATION && p && oh_in_pool(p)) oh_rescue_record(t, p, ra);
+    return p;
+}
+
 /* The thread is found again here rather than passed in: the inline path
  * then never materialises its address. */
 void *oh_scope_alloc_slow(size_t n, bool zero, void *ra)
 {
-    struct oh_thread *t = &oh_self;
-    if (oh_caller_excluded(ra) || (*oh_ra_slot(t, ra) != oh_ra_key(ra) && oh_caller_check_new(ra))) {
-        OH_STAT_ADD(t, routed, 1);
-        return zero ? oh_fb_calloc(oh_fb_size(n)) : oh_fb_malloc(oh_fb_size(n));
-    }
-    *oh_ra_slot(t, ra) = oh_ra_key(ra); /* scope_fast.h */
-    return alloc_in_scope(t, n, 16, zero, ra);
+    return route_alloc(&oh_self, n, 16, zero, ra);
 }
 
 void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra)
 {
-    struct oh_thread *t = &oh_self;
-    if (oh_caller_excluded(ra)) {
-        OH_STAT_ADD(t, routed, 1);
-        return align > 16 ? oh_fb_aligned(n, align) : oh_fb_malloc(oh_fb_size(n));
-    }
-    return alloc_in_scope(t, n, align < 16 ? 16 : align, false, ra);
+    return route_alloc(&oh_self, n, align < 16 ? 16 : align, false, ra);
 }
 
 /* True when p was allocated in the calling thread's innermost open scope
@@ -225,10 +250,12 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
             OH_STAT_ADD(t, realloc_in_place, 1);
             return p;
         }
-        void *q = alloc_in_scope(t, n, 16, false, ra);
+        void *q = route_alloc(t, n, 16, false, ra);
         if (q) memcpy(q, p, old);
         return q;
     }
+    /* A realloc of a dead block copies what now lives there. */
+    if (!t->route) oh_rescue_free_outside(t, p, ra);
     /* Outside its scope: the block escapes to the heap. */
     void *q = oh_fb_malloc(n);
     if (q) {
@@ -278,7 +305,16 @@ static bool push_mark(struct oh_thread *t, void *site)
     if (__builtin_expect(!t->registered, 0)) {
         if (oh_proc_init() != 0 || !oh_scope_join(t)) return false;
     }
-    if (t->depth == 0) unpark(t);
+    if (t->depth == 0) {
+        unpark(t);
+        /* A site or library stopped allocating in scopes since this
+         * thread filled its caller cache: start it again. */
+        uint32_t e = oh_sites_epoch();
+        if (OH_UNLIKELY(t->ok_epoch != e)) {
+            memset(t->ok_ra, 0, sizeof t->ok_ra);
+            t->ok_epoch = e;
+        }
+    }
     /* The bump position a mark saves sits just before an aligned block. */
     OH_ASSERT(t->cur == NULL || ((uintptr_t)t->cur % OH_BLOCK_ALIGN == HDR && t->cur <= t->end));
     struct oh_mark *m = &t->marks[t->depth++];
@@ -289,6 +325,8 @@ static bool push_mark(struct oh_thread *t, void *site)
     m->head = t->head;
     m->slab = t->slab;
     m->seq = t->seq;
+    m->probation = t->recorded;
+    m->plog_n = oh_rescue_log_length(t);
     m->site = site;
     t->seq = ++t->next_seq;
     if (__builtin_expect(oh_check_on, 0)) {
@@ -374,6 +412,36 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
     assert_bump(t);
 }
 
+/* The level at mark m ends on probation: run the rescue, and take the runs
+ * it pinned out of the thread's chain.  If the level's own slab or the
+ * bump slab was pinned, the level goes on without it. */
+static void rescue(struct oh_thread *t, struct oh_mark *m)
+{
+    if (!oh_rescue_end(t, m)) return;
+    account(t);
+    uint32_t *link = &t->head;
+    for (uint32_t s = t->head; s != OH_SLAB_NONE;) {
+        struct oh_slab_meta *meta = oh_proc_meta(s);
+        uint32_t next = meta->next;
+        if (atomic_load_explicit((_Atomic uint32_t *)&meta->owner, memory_order_relaxed) == OH_OWNER_PINNED) {
+            *link = next;
+            meta->next = OH_SLAB_NONE;
+            if (s == t->slab) {
+                t->slab = OH_SLAB_NONE;
+                t->cur = t->end = t->clean = t->acct = NULL;
+            }
+            if (s == m->slab) {
+                m->slab = OH_SLAB_NONE;
+                m->cur = m->clean = NULL;
+            }
+            if (s == m->head) m->head = next;
+        } else {
+            link = &meta->next;
+        }
+        s = next;
+    }
+}
+
 void offheap_scope_begin(void)
 {
     struct oh_thread *t = &oh_self;
@@ -401,6 +469,20 @@ void offheap_scope_end(void)
         return;
     }
     struct oh_mark *m = &t->marks[--t->depth];
+    if (OH_UNLIKELY(t->probation)) {
+        if (t->depth > 0 && t->recorded != m->probation && !oh_check_on) {
+            /* An inner scope that allocated from sites on probation
+             * releases nothing: its blocks join the enclosing level,
+             * whose end runs the rescue (and realloc treats them as that
+             * level's). */
+            for (uint32_t s = t->head; s != OH_SLAB_NONE && s != m->head; s = oh_proc_meta(s)->next)
+                oh_proc_meta(s)->seq = m->seq;
+            t->seq = m->seq;
+            oh_thread_update_route(t);
+            return;
+        }
+        if (t->depth == 0 || t->recorded != m->probation) rescue(t, m);
+    }
     rewind_to(t, m, m->seq);
     t->seq = m->seq;
     if (t->depth == 0) park(t);
@@ -427,6 +509,7 @@ int offheap_thread_reset(void)
     struct oh_thread *t = &oh_self;
     if (!t->tagged) return EINVAL;
     if (t->depth > 1 || t->overflow) return EBUSY;
+    if (t->probation) rescue(t, &t->marks[0]);
     rewind_to(t, &t->marks[0], t->seq); /* the tag level goes on */
     return 0;
 }
@@ -436,6 +519,7 @@ int offheap_thread_untag(void)
     struct oh_thread *t = &oh_self;
     if (!t->tagged) return EINVAL;
     if (t->depth > 1 || t->overflow) return EBUSY;
+    if (t->probation) rescue(t, &t->marks[0]);
     rewind_to(t, &t->marks[0], t->marks[0].seq);
     t->seq = t->marks[0].seq;
     t->depth = 0;
@@ -493,6 +577,11 @@ static void thread_exit(void *arg)
     }
     t->head = t->slab = OH_SLAB_NONE;
     t->cur = t->end = t->clean = t->acct = NULL;
+    t->parked_clean = NULL;
+    /* The stack (and this TLS) of an exited thread may be cached and
+     * scanned by later rescues: leave no pointer into the pool behind. */
+    memset(t->marks, 0, sizeof t->marks);
+    oh_rescue_thread_exit(t);
     oh_thread_unregister(t);
     t->registered = false;
 }
@@ -544,6 +633,14 @@ static unsigned steal_parked(void)
     unsigned n = 0;
     oh_thread_for_each(steal_one, &n);
     return n;
+}
+
+void oh_scope_free_outside(const void *p, void *ra)
+{
+    struct oh_thread *t = &oh_self;
+    if (OH_UNLIKELY(!t->registered) && !oh_scope_join(t)) return;
+    OH_STAT_ADD(t, frees_ignored, 1);
+    oh_rescue_free_outside(t, p, ra);
 }
 
 void oh_scope_prefork(void)

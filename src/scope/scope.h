@@ -29,6 +29,10 @@ void *oh_scope_alloc_aligned(size_t n, size_t align, void *ra);
 /* Any pointer: realloc semantics with n > 0 and p != NULL. */
 void *oh_realloc_any(void *p, size_t n, void *ra);
 
+/* free() of pool block p, by code at ra, on a thread that is outside any
+ * routed scope (scope_fast.h's oh_scope_free sends it here). */
+void oh_scope_free_outside(const void *p, void *ra);
+
 /* Join the calling thread to the registry (thread index, exit hook,
  * counters).  false if the process has no thread index left. */
 bool oh_scope_join(struct oh_thread *t);

@@ -62,13 +62,17 @@ static inline void *oh_scope_alloc_fast(struct oh_thread *t, size_t n, bool zero
     return oh_scope_alloc_slow(n, zero, ra);
 }
 
-/* free() of a pool block: the memory is the scope's to release, so this
- * only counts.  A thread that never opened a scope joins the registry
- * here, so its counters are part of the totals. */
-static inline void oh_scope_free(void)
+/* free() of pool block p by code at ra: the memory is the scope's to
+ * release, so in a scope this only counts.  Outside one it may be a free
+ * of a dead block, which tells something about the freeing code
+ * (rescue.h); the thread may also not have joined the registry yet. */
+static inline void oh_scope_free(const void *p, void *ra)
 {
     struct oh_thread *t = &oh_self;
-    if (__builtin_expect(!t->registered, 0)) (void)oh_scope_join(t);
+    if (__builtin_expect(!t->route, 0)) {
+        oh_scope_free_outside(p, ra);
+        return;
+    }
     OH_STAT_HOT_INC(t, frees_ignored);
 }
 

@@ -12,6 +12,7 @@
 #include "scope/check.h"
 #include "scope/config.h"
 #include "scope/proc.h"
+#include "scope/rescue.h"
 #include "scope/scope.h"
 #include "scope/stats.h"
 #include "scope/thread.h"
@@ -48,6 +49,17 @@ static void fill(offheap_stats *out, const struct oh_counters *c, bool heap)
     out->slab_size = u.slab_size;
     out->pool_reserved = u.reserved;
     out->pool_peak = u.peak_bytes;
+    struct oh_rescue_figures r;
+    oh_rescue_figures(&r);
+    out->rescues = r.rescues;
+    out->rescue_ns = r.rescue_ns;
+    out->rescue_bytes_scanned = r.bytes_scanned;
+    out->pinned_runs = r.pinned_runs;
+    out->pinned_bytes = r.pinned_bytes;
+    out->sites_cleared = r.sites_cleared;
+    out->sites_routed = r.sites_routed;
+    out->libraries_routed = r.libraries_routed;
+    out->stale_frees = r.stale_frees;
     /* jemalloc's counters for all arenas; writing "epoch" refreshes them.
      * Small requests served by thread caches are counted when the caches
      * fill or flush. */
@@ -77,11 +89,12 @@ int offheap_stats_get(offheap_stats *out)
     OH_COUNTERS(X##_COUNTER)                                                                                           \
     X(fallback_allocs)                                                                                                 \
     X(fallback_frees) X(slabs_in_use) X(slabs_committed) X(slabs_total) X(slab_size) X(pool_reserved) X(pool_peak)     \
-        X(threads)
+    X(threads) X(rescues) X(rescue_ns) X(rescue_bytes_scanned) X(pinned_runs) X(pinned_bytes) X(sites_cleared)        \
+    X(sites_routed) X(libraries_routed) X(stale_frees)
 
 static int print_stats(int fd, int json, const offheap_stats *s)
 {
-    char buf[4096];
+    char buf[6144];
     size_t n = 0;
     if (json) {
         n += oh_format(buf + n, sizeof buf - n, "{\"liboffheap\":{");

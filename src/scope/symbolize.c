@@ -28,7 +28,7 @@ bool oh_symbolize(const void *addr, char *sym, size_t cap, size_t *off, const ch
     if (!lm) return false;
     const char *path = lm->l_name && *lm->l_name ? lm->l_name : "/proc/self/exe";
     uintptr_t value = 0;
-    if (!oh_elf_symtab_name(path, (uintptr_t)addr - lm->l_addr, sym, cap, &value)) return false;
+    if (!oh_elf_symtab_name(path, (uintptr_t)addr - lm->l_addr, sym, cap, &value, NULL)) return false;
     *off = (size_t)((uintptr_t)addr - lm->l_addr - value);
     return true;
 }
@@ -49,4 +49,20 @@ void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret)
         return;
     }
     oh_format(buf, cap, "%p", pc);
+}
+
+bool oh_program_own(const void *addr)
+{
+    Dl_info di;
+    void *extra = NULL;
+    if (!dladdr1(addr, &di, &extra, RTLD_DL_LINKMAP)) return false;
+    const struct link_map *lm = extra;
+    if (!lm || (lm->l_name && *lm->l_name)) return false; /* not the program */
+    char name[8];
+    uintptr_t value = 0;
+    int binding = STB_GLOBAL;
+    /* Unknown (stripped): the program's own, by default. */
+    if (!oh_elf_symtab_name("/proc/self/exe", (uintptr_t)addr - lm->l_addr, name, sizeof name, &value, &binding))
+        return true;
+    return binding == STB_GLOBAL || binding == STB_LOCAL;
 }

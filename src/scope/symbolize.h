@@ -23,6 +23,13 @@ bool oh_symbolize(const void *addr, char *sym, size_t cap, size_t *off, const ch
  * address (the call instruction before it is looked up). */
 void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret);
 
+/* Is addr (code or data) the program's own: in the main executable, and
+ * not in a weak or unique symbol, which is what template instantiations,
+ * inline functions and their statics are (library code compiled into the
+ * program, from headers)?  A stripped program's addresses count as its
+ * own.  Reads the program's symbol table: for reports only. */
+bool oh_program_own(const void *addr);
+
 #pragma GCC visibility pop
 
 #endif

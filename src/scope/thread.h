@@ -34,6 +34,8 @@ struct oh_mark {
     uint32_t head; /* chain head at begin */
     uint32_t slab; /* bump slab at begin (OH_SLAB_NONE: none) */
     uint32_t seq;  /* sequence number of the enclosing scope */
+    uint32_t probation; /* the thread's `recorded` at begin (rescue.h) */
+    uint32_t plog_n;    /* its probation log's length at begin */
     uint32_t pad;
     void *site;     /* return address of the begin (check mode reports it) */
     uint64_t bytes; /* st.bytes at begin, the bump since counted */
@@ -94,6 +96,10 @@ struct oh_thread {
     char *parked_clean;      /* its `clean` (owner only) */
     bool registered;         /* in the registry, exit hook armed */
     bool exiting;            /* thread-exit cleanup ran */
+    bool probation;          /* a block of a site not known yet is live (rescue.h) */
+    uint32_t recorded;       /* blocks of unknown sites allocated so far */
+    uint32_t ok_epoch;       /* oh_sites_epoch() when ok_ra was last emptied */
+    struct oh_plog *plog;    /* probation log (rescue.c), mapped at first use */
     struct oh_counters st;
     struct oh_thread *reg_next, *reg_prev; /* registry of live threads */
     struct oh_mark marks[OFFHEAP_SCOPE_MAX_DEPTH];

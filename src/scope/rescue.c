@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rescue.c — probation, the rescue scan and stale frees (rescue.h).
+ *
+ * The probation log of a thread records (block offset in the pool, site)
+ * for every block an unknown site allocated since the thread's outermost
+ * scope began.  Offsets, not addresses: the logs lie in memory the scan
+ * reads, and an offset never looks like a pointer into the pool.
+ *
+ * A rescue (oh_rescue_end) holds the rescue lock: one scan at a time, and
+ * its scratch tables are static.  Its steps:
+ *   1. targets: the runs the ending level releases, each with the part of
+ *      it the level used, sorted by address;
+ *   2. roots: every readable, writable, private mapping of the process
+ *      except the pool, liboffheap's own data and that of the libraries it
+ *      brings (jemalloc, libunwind), and the ending thread's stack; then
+ *      the thread's TLS blocks and its thread descriptor; then the runs
+ *      pinned before.  Memory other threads may unmap at any moment is read
+ *      through oh_os_read_self, which turns a vanished page into a short
+ *      read instead of a fault;
+ *   3. a word that points into an unpinned target pins it; pinned targets
+ *      are scanned in turn (their blocks may hold the only references to
+ *      other blocks of the scope);
+ *   4. the referenced blocks are found in the log: their sites are learned
+ *      (a library is routed to the heap, a program site alone), and every
+ *      other logged site is cleared;
+ *   5. pinned runs get meta.owner = OH_OWNER_PINNED; the scope engine takes
+ *      them out of the thread's chain (scope.c), and they stay in the
+ *      rescue's list, roots of every later rescue.
+ */
+#include "scope/rescue.h"
+
+#include "core/invariant.h"
+#include "core/log.h"
+#include "core/os.h"
+#include "core/tid.h"
+#include "core/util.h"
+#include "scope/block.h"
+#include "scope/caller.h"
+#include "scope/check.h"
+#include "scope/config.h"
+#include "scope/proc.h"
+#include "scope/sites.h"
+#include "scope/symbolize.h"
+#include "scope/thread.h"
+
+#include <link.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_CAP (1u << 16)    /* blocks recorded per probation */
+#define READ_CHUNK (64u << 10) /* bytes read from other mappings at once */
+#define RES_PAGES 4096u       /* pages asked about per mincore call */
+#define HITS_CAP 4096u        /* referenced addresses kept for attribution */
+#define DESCRIPTOR_BYTES 4096u /* struct pthread is smaller (2304 bytes in glibc 2.36) */
+#define SKIP_CAP (64u + OH_MAX_THREADS)
+
+struct plog_entry {
+    uint64_t off;  /* user pointer - pool base */
+    uintptr_t site;
+};
+
+struct oh_plog {
+    uint32_t n;        /* entries */
+    uint32_t overflow; /* blocks not recorded (log full) */
+    struct plog_entry e[LOG_CAP];
+};
+
+struct target {
+    uintptr_t lo, hi; /* the part of the run the level used */
+    uint32_t first;   /* first slab of the run */
+    bool pinned;
+};
+
+struct range {
+    uintptr_t lo, hi;
+};
+
+/* A word pointing into a target: its value, and where it was found (the
+ * address in the process, for the report). */
+struct hitrec {
+    uintptr_t value;
+    uintptr_t where;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Scratch of one rescue (under lock), mapped at the first rescue. */
+static struct {
+    struct target *t; /* oh_proc_count() entries */
+    uint32_t nt;
+    uintptr_t tlo, thi;   /* bounds of all targets */
+    uint32_t *queue;      /* pinned targets not yet scanned (indices) */
+    uint32_t nqueue;
+    struct hitrec *hits;  /* referenced addresses (HITS_CAP) */
+    uint32_t nhits;
+    char *buf;            /* READ_CHUNK */
+    unsigned char *res;   /* RES_PAGES residency bytes */
+    struct range *skip;   /* never scanned (SKIP_CAP, sorted) */
+    uint32_t nskip;
+    uint32_t nskip_fixed; /* the first ones, the same for every rescue */
+    uint64_t bytes;       /* root bytes read */
+    bool read_direct;     /* oh_os_read_self is refused: read in place */
+} sc;
+
+/* Runs pinned so far (first slabs), under lock. */
+static uint32_t *pinned;
+static uint32_t npinned;
+
+static _Atomic uint64_t n_rescues, n_rescue_ns, n_scanned, n_pinned_runs, n_pinned_bytes, n_sites_routed,
+    n_libs_routed, n_stale;
+
+#define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
+
+/* Libraries routed at run time, for OFFHEAP_LEARN (names point into the
+ * loader's link maps, which live as long as the objects). */
+#define LEARNED_CAP 64u
+static const char *learned[LEARNED_CAP];
+static _Atomic uint32_t nlearned;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *map(size_t bytes)
+{
+    int err = 0;
+    size_t page = oh_os_page_size();
+    return oh_os_reserve(oh_round_up(bytes, page), page, false, NULL, &err);
+}
+
+/* ---- probation log ------------------------------------------------------ */
+
+void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
+{
+    t->recorded++;
+    if (!t->plog) {
+        t->plog = map(sizeof *t->plog);
+        if (!t->plog) {
+            /* No log, no attribution: the rescue still pins what is
+             * referenced, it only cannot learn. */
+            t->probation = true;
+            return;
+        }
+    }
+    struct oh_plog *l = t->plog;
+    if (l->n < LOG_CAP) l->e[l->n++] = (struct plog_entry){(uintptr_t)p - oh_pool_base, (uintptr_t)ra};
+    else l->overflow++;
+    t->probation = true;
+}
+
+uint32_t oh_rescue_log_length(const struct oh_thread *t)
+{
+    return t->plog ? t->plog->n : 0;
+}
+
+void oh_rescue_thread_exit(struct oh_thread *t)
+{
+    if (t->plog) oh_os_unreserve(t->plog, oh_round_up(sizeof *t->plog, oh_os_page_size()));
+    t->plog = NULL;
+    t->probation = false;
+}
+
+/* ---- targets ------------------------------------------------------------- */
+
+static void add_target(uintptr_t lo, uintptr_t hi, uint32_t first)
+{
+    if (hi <= lo) return;
+    sc.t[sc.nt++] = (struct target){lo, hi, first, false};
+}
+
+/* The memory released by rewinding t to m (scope.c's rewind_to): the runs
+ * above the mark, and the level's own slab from the mark's cursor on. */
+static void collect_targets(const struct oh_thread *t, const struct oh_mark *m)
+{
+    sc.nt = 0;
+    for (uint32_t s = t->head; s != OH_SLAB_NONE && s != m->head; s = oh_proc_meta(s)->next) {
+        uintptr_t lo = (uintptr_t)oh_proc_slab(s);
+        uintptr_t hi = lo + oh_proc_run_bytes(s);
+        if (s == t->slab && t->cur) hi = (uintptr_t)t->cur;
+        add_target(lo, hi, s);
+    }
+    /* Check mode gives every scope slabs of its own: the level's slab
+     * holds nothing of the scope then. */
+    if (m->slab != OH_SLAB_NONE && m->cur && !oh_check_on) {
+        uintptr_t lo = (uintptr_t)m->cur - OH_BLOCK_HDR;
+        uintptr_t hi = (uintptr_t)oh_proc_slab(m->slab) + oh_proc_slab_size();
+        if (t->slab == m->slab && t->cur) hi = (uintptr_t)t->cur;
+        add_target(lo, hi, m->slab);
+    }
+    /* Sort by address (insertion sort: a scope uses a handful of runs). */
+    for (uint32_t i = 1; i < sc.nt; i++) {
+        struct target x = sc.t[i];
+        uint32_t j = i;
+        while (j > 0 && sc.t[j - 1].lo > x.lo) {
+            sc.t[j] = sc.t[j - 1];
+            j--;
+        }
+        sc.t[j] = x;
+    }
+    sc.tlo = sc.nt ? sc.t[0].lo : 0;
+    sc.thi = sc.nt ? sc.t[sc.nt - 1].hi : 0;
+}
+
+/* The target holding address v, or -1. */
+static int32_t target_of(uintptr_t v)
+{
+    uint32_t lo = 0, hi = sc.nt;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (v < sc.t[mid].lo) hi = mid;
+        else if (v >= sc.t[mid].hi) lo = mid + 1;
+        else return (int32_t)mid;
+    }
+    return -1;
+}
+
+/* ---- scanning ------------------------------------------------------------ */
+
+static struct plog_entry *block_of(uintptr_t v);
+
+/* The ending level's part of the thread's log: e[from, n), sorted. */
+static struct plog_entry *scan_e;
+static uint32_t scan_n;
+
+/* Check mode reports the program's own mistakes instead of rescuing them:
+ * a reference held in the program's own data, or to a block the program's
+ * own code allocated (not a library's, nor template code from a library's
+ * headers), is left to check mode's scan and fault reports. */
+static bool program_mistake(uintptr_t v, uintptr_t where)
+{
+    if (!oh_in_pool((void *)where) && oh_program_own((const void *)where)) return true;
+    struct plog_entry *e = block_of(v);
+    return e && e->site && oh_program_own((const void *)e->site);
+}
+
+/* A word pointing into a target pins its run.  From roots and from blocks
+ * known to be kept (learning), the address is also kept, to find its
+ * block; from a pinned run's other contents (run-level, conservative) it
+ * is not: a dead temporary that points to another must not teach that the
+ * other's site keeps memory. */
+static bool learning;
+
+static void hit(uintptr_t v, uintptr_t where)
+{
+    int32_t i = target_of(v);
+    if (i < 0) return;
+    /* The first bytes of a run belong to no block (the first header is
+     * after them): a word equal to a run's base is the end of the slab
+     * before it, as thread states hold. */
+    if (v == (uintptr_t)oh_proc_slab(sc.t[i].first)) return;
+    if (learning && oh_check_on && program_mistake(v, where)) return;
+    if (learning && sc.nhits < HITS_CAP) sc.hits[sc.nhits++] = (struct hitrec){v, where};
+    if (!sc.t[i].pinned) {
+        sc.t[i].pinned = true;
+        sc.queue[sc.nqueue++] = (uint32_t)i;
+    }
+}
+
+/* Words of [w, w + n) that point into a target.  Eight at a time without
+ * a branch; only a group with a candidate is looked at word by word.
+ * origin: the address in the process of w[0] (w may be a copy). */
+static void scan_words(const uintptr_t *w, size_t n, uintptr_t origin)
+{
+    const uintptr_t lo = sc.tlo, span = sc.thi - sc.tlo;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uintptr_t any = 0;
+        for (size_t j = 0; j < 8; j++) any |= (uintptr_t)(w[i + j] - lo < span);
+        if (OH_UNLIKELY(any)) {
+            for (size_t j = 0; j < 8; j++)
+                if (w[i + j] - lo < span) hit(w[i + j], origin + (i + j) * sizeof(uintptr_t));
+        }
+    }
+    for (; i < n; i++)
+        if (w[i] - lo < span) hit(w[i], origin + i * sizeof(uintptr_t));
+}
+
+/* Scan [lo, hi) of memory that may vanish under us (another thread's
+ * heap, a library being unloaded), through a copy. */
+static void read_and_scan(uintptr_t lo, uintptr_t hi)
+{
+    size_t page = oh_os_page_size();
+    while (lo < hi) {
+        size_t want = hi - lo < READ_CHUNK ? hi - lo : READ_CHUNK;
+        size_t got = sc.read_direct ? (size_t)-1 : oh_os_read_self(sc.buf, (const void *)lo, want);
+        if (got == (size_t)-1) {
+            if (!sc.read_direct)
+                oh_log("the rescue cannot read memory through process_vm_readv; it reads in place from now on");
+            sc.read_direct = true;
+            scan_words((const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), lo);
+            sc.bytes += hi - lo;
+            return;
+        }
+        scan_words((const uintptr_t *)(void *)sc.buf, got / sizeof(uintptr_t), lo);
+        sc.bytes += got;
+        /* A short read stops at a page that is gone: skip that page. */
+        lo += got < want ? oh_round_up(got + 1, page) : want;
+    }
+}
+
+/* Only the resident pages: a page that was never touched (most of a
+ * thread's stack, an allocator's reserve) or was given back holds no
+ * pointer.  A page swapped out is skipped too: a reference the scope just
+ * stored is in a page the scope just touched. */
+static void scan_foreign(uintptr_t lo, uintptr_t hi)
+{
+    size_t page = oh_os_page_size();
+    lo = oh_round_up(lo, sizeof(uintptr_t));
+    hi &= ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    while (lo < hi) {
+        uintptr_t plo = lo & ~(uintptr_t)(page - 1);
+        size_t pages = (hi - plo + page - 1) / page;
+        if (pages > RES_PAGES) pages = RES_PAGES;
+        uintptr_t end = plo + pages * page < hi ? plo + pages * page : hi;
+        if (oh_os_resident((const void *)plo, pages, sc.res) != 0) {
+            read_and_scan(lo, end); /* unknown: read it all */
+            lo = end;
+            continue;
+        }
+        size_t i = 0;
+        while (i < pages) {
+            while (i < pages && !(sc.res[i] & 1)) i++;
+            size_t j = i;
+            while (j < pages && (sc.res[j] & 1)) j++;
+            if (j > i) {
+                uintptr_t a = plo + i * page, b = plo + j * page;
+                read_and_scan(a > lo ? a : lo, b < end ? b : end);
+            }
+            i = j;
+        }
+        lo = end;
+    }
+}
+
+/* [lo, hi) minus the skipped ranges (sorted, disjoint). */
+static void scan_clipped(uintptr_t lo, uintptr_t hi)
+{
+    uint32_t a = 0, b = sc.nskip; /* the first skip ending after lo */
+    while (a < b) {
+        uint32_t mid = (a + b) / 2;
+        if (sc.skip[mid].hi <= lo) a = mid + 1;
+        else b = mid;
+    }
+    for (uint32_t i = a; i < sc.nskip && lo < hi; i++) {
+        const struct range *r = &sc.skip[i];
+        if (r->hi <= lo || r->lo >= hi) continue;
+        if (r->lo > lo) scan_foreign(lo, r->lo);
+        lo = r->hi;
+    }
+    if (lo < hi) scan_foreign(lo, hi);
+}
+
+static bool scan_mapping(const struct oh_os_mapping *m, void *arg)
+{
+    uintptr_t sp = *(const uintptr_t *)arg;
+    if (!m->read || !m->write || m->shared || m->special) return true;
+    /* The ending thread's stack (and, for a thread other than the main
+     * one, its static TLS and descriptor at the top: scanned below). */
+    if (sp - m->lo < m->hi - m->lo) return true;
+    scan_clipped(m->lo, m->hi);
+    return true;
+}
+
+static void add_skip(uintptr_t lo, uintptr_t hi)
+{
+    if (sc.nskip < SKIP_CAP && hi > lo) sc.skip[sc.nskip++] = (struct range){lo, hi};
+}
+
+/* Sort the skips and merge those that overlap (heap sort: no qsort, which
+ * may allocate). */
+static void sort_skips(void)
+{
+    struct range *r = sc.skip;
+    uint32_t n = sc.nskip;
+    for (uint32_t start = n / 2; n > 1;) {
+        uint32_t root;
+        if (start > 0) {
+            root = --start;
+        } else {
+            struct range x = r[--n];
+            r[n] = r[0];
+            r[0] = x;
+            root = 0;
+        }
+        for (;;) {
+            uint32_t child = 2 * root + 1;
+            if (child >= n) break;
+            if (child + 1 < n && r[child].lo < r[child + 1].lo) child++;
+            if (r[root].lo >= r[child].lo) break;
+            struct range x = r[root];
+            r[root] = r[child];
+            r[child] = x;
+            root = child;
+        }
+    }
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < sc.nskip; i++) {
+        if (out && r[i].lo <= r[out - 1].hi) {
+            if (r[i].hi > r[out - 1].hi) r[out - 1].hi = r[i].hi;
+        } else {
+            r[out++] = r[i];
+        }
+    }
+    sc.nskip = out;
+}
+
+/* Every thread's liboffheap TLS block: its thread state points into that
+ * thread's slabs (also one past their end, and into slabs it used before),
+ * none of it a reference the program holds. */
+struct tls_skip {
+    uintptr_t off;  /* &oh_self - the start of the module's TLS block */
+    uintptr_t size; /* the block's size */
+};
+
+static void skip_thread(struct oh_thread *t, void *arg)
+{
+    const struct tls_skip *k = arg;
+    uintptr_t lo = (uintptr_t)t - k->off;
+    add_skip(lo & ~(uintptr_t)7, oh_round_up(lo + k->size, 8));
+}
+
+/* liboffheap's own object and the libraries it brings for itself hold no
+ * pointer into a scope (ours hold the pool's bounds, which would pin its
+ * first slab), and jemalloc alone has megabytes of data. */
+static int find_skips(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size, (void)data;
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *b = strrchr(name, '/');
+    b = b ? b + 1 : name;
+    uintptr_t self = (uintptr_t)&sc;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    bool mine = false;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo) lo = a;
+        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+        if (self - a < ph->p_memsz) mine = true;
+    }
+    if (mine || !strncmp(b, "libjemalloc.so", 14) || !strncmp(b, "libunwind", 9) || !strncmp(b, "liblzma.so", 10))
+        add_skip(lo & ~(uintptr_t)(oh_os_page_size() - 1), oh_round_up(hi, oh_os_page_size()));
+    return 0;
+}
+
+/* This thread's TLS blocks, but liboffheap's own (its thread state points
+ * into the thread's slabs by design): that one goes to *data, to be
+ * skipped where the mappings hold it (the main thread's TLS is in an
+ * anonymous mapping, not on its stack). */
+static int scan_tls(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    if (!info->dlpi_tls_data) return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_TLS) continue;
+        uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
+        if ((uintptr_t)&oh_self - lo < ph->p_memsz) {
+            struct range *own = data;
+            *own = (struct range){lo, lo + ph->p_memsz};
+            return 0;
+        }
+        uintptr_t a = oh_round_up(lo, sizeof(uintptr_t));
+        uintptr_t hi = (lo + ph->p_memsz) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+        if (hi > a) scan_words((const uintptr_t *)a, (hi - a) / sizeof(uintptr_t), a);
+        sc.bytes += ph->p_memsz;
+    }
+    return 0;
+}
+
+/* A pinned run or target (pool memory: ours, always mapped). */
+static void scan_run(uintptr_t lo, uintptr_t hi)
+{
+    scan_words((const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), lo);
+    sc.bytes += hi - lo;
+}
+
+/* One mapping for all the scratch (and the pinned list): it holds pool
+ * addresses and copies of scanned memory, so the scan must skip it. */
+static bool scratch_ready(void)
+{
+    if (sc.t) return true;
+    size_t count = oh_proc_count(), page = oh_os_page_size();
+    size_t t_bytes = oh_round_up(count * sizeof *sc.t, page);
+    size_t q_bytes = oh_round_up(count * sizeof *sc.queue, page);
+    size_t h_bytes = oh_round_up(HITS_CAP * sizeof *sc.hits, page);
+    size_t p_bytes = oh_round_up(count * sizeof *pinned, page);
+    size_t s_bytes = oh_round_up(SKIP_CAP * sizeof *sc.skip, page);
+    size_t total = t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + RES_PAGES + READ_CHUNK;
+    char *base = map(total);
+    if (!base) return false;
+    sc.queue = (uint32_t *)(void *)(base + t_bytes);
+    sc.hits = (struct hitrec *)(void *)(base + t_bytes + q_bytes);
+    pinned = (uint32_t *)(void *)(base + t_bytes + q_bytes + h_bytes);
+    sc.skip = (struct range *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes);
+    sc.res = (unsigned char *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes);
+    sc.buf = base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + RES_PAGES;
+    sc.t = (struct target *)(void *)base;
+    (void)dl_iterate_phdr(find_skips, NULL);
+    add_skip((uintptr_t)base, (uintptr_t)base + total);
+    add_skip(oh_pool_base, oh_pool_base + oh_pool_size);
+    sort_skips();
+    sc.nskip_fixed = sc.nskip;
+    return true;
+}
+
+/* ---- learning ------------------------------------------------------------ */
+
+static int cmp_off(const struct plog_entry *a, const struct plog_entry *b)
+{
+    return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* Heap sort of the log by offset (libc's qsort may allocate). */
+static void sort_log(struct plog_entry *e, uint32_t n)
+{
+    for (uint32_t start = n / 2; n > 1;) {
+        uint32_t root;
+        if (start > 0) {
+            root = --start;
+        } else {
+            struct plog_entry x = e[--n];
+            e[n] = e[0];
+            e[0] = x;
+            root = 0;
+        }
+        for (;;) {
+            uint32_t child = 2 * root + 1;
+            if (child >= n) break;
+            if (child + 1 < n && cmp_off(&e[child], &e[child + 1]) < 0) child++;
+            if (cmp_off(&e[root], &e[child]) >= 0) break;
+            struct plog_entry x = e[root];
+            e[root] = e[child];
+            e[child] = x;
+            root = child;
+        }
+    }
+}
+
+/* The log entry of the block holding pool address v (its header counts as
+ * its own), or NULL. */
+static struct plog_entry *block_of(uintptr_t v)
+{
+    uint64_t off = v - oh_pool_base;
+    uint32_t lo = 0, hi = scan_n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (scan_e[mid].off <= off + OH_BLOCK_HDR) lo = mid + 1;
+        else hi = mid;
+    }
+    if (!lo) return NULL;
+    struct plog_entry *e = &scan_e[lo - 1];
+    void *p = (void *)(oh_pool_base + e->off);
+    return off < e->off + oh_block_usable(p) ? e : NULL;
+}
+
+static void remember_library(const char *name)
+{
+    uint32_t i = atomic_fetch_add_explicit(&nlearned, 1, memory_order_relaxed);
+    if (i < LEARNED_CAP) learned[i] = name;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* Where a reference was found, for the reports. */
+static void describe_where(char *buf, size_t cap, uintptr_t where)
+{
+    char name[200];
+    size_t off = 0;
+    const char *obj = NULL;
+    if (oh_in_pool((void *)where)) {
+        oh_format(buf, cap, "a kept scope block at %p", (void *)where);
+    } else if (oh_symbolize((void *)where, name, sizeof name, &off, &obj) && obj) {
+        oh_format(buf, cap, "%s+%zu (%s)", name, off, base_name(obj));
+    } else {
+        oh_format(buf, cap, "memory at %p", (void *)where);
+    }
+}
+
+/* Block p (allocated at site) outlived its scope, referenced from where:
+ * route its site. */
+static void learn(uintptr_t site, uintptr_t p, uintptr_t where, bool stale_free)
+{
+    const char *name = NULL;
+    enum oh_caller_kind k = oh_caller_kind((const void *)site, &name);
+    char sym[256];
+    oh_describe_pc(sym, sizeof sym, (const void *)site, true);
+    if (k == OH_CALLER_LIBRARY) {
+        if (!oh_caller_route_object((const void *)site)) return;
+        COUNT(n_libs_routed, 1);
+        remember_library(name);
+        /* Said once per library; check mode keeps quiet about libraries
+         * (it reports the program's own mistakes). */
+        if (oh_cfg.check && !oh_cfg.verbose) return;
+        if (stale_free)
+            oh_log("%s frees scope memory after its scope ended (free called at %s): its allocations in scopes "
+                   "go to the heap from now on",
+                   base_name(name), sym);
+        else
+        {
+            char from[256];
+            describe_where(from, sizeof from, where);
+            oh_log("%s keeps scope memory past its scope (a %zu-byte block allocated at %s, referenced from %s): "
+                   "its allocations in scopes go to the heap from now on",
+                   base_name(name), oh_block_usable((void *)p), sym, from);
+        }
+    } else if (k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) {
+        if (stale_free || oh_site_get(site) == OH_SITE_HEAP) return;
+        (void)oh_site_set(site, OH_SITE_HEAP);
+        COUNT(n_sites_routed, 1);
+        if (oh_cfg.verbose || oh_cfg.check) {
+            char from[256];
+            describe_where(from, sizeof from, where);
+            oh_log("a %zu-byte block allocated at %s is still referenced after its scope ended (from %s): it is "
+                   "kept, and that call site allocates from the heap from now on",
+                   oh_block_usable((void *)p), sym, from);
+        }
+    }
+}
+
+/* Learn from the blocks referenced from outside the scope, and from the
+ * blocks those reference (exactly their extent: the log knows it).  Then
+ * clear every other logged site.  True when a site or library was routed. */
+static bool learn_all(void)
+{
+    if (!scan_n) return false;
+    uint64_t before = atomic_load(&n_libs_routed) + atomic_load(&n_sites_routed);
+    learning = true;
+    for (uint32_t i = 0; i < sc.nhits; i++) {
+        struct plog_entry *e = block_of(sc.hits[i].value);
+        if (!e || !e->site) continue;
+        uintptr_t p = oh_pool_base + e->off;
+        learn(e->site, p, sc.hits[i].where, false);
+        e->site = 0; /* learned: not cleared below, not followed twice */
+        scan_run(p, p + oh_block_usable((void *)p));
+    }
+    learning = false;
+    for (uint32_t i = 0; i < scan_n; i++) {
+        uintptr_t s = scan_e[i].site;
+        if (s && oh_site_get(s) == OH_SITE_UNKNOWN && !oh_caller_excluded((const void *)s))
+            (void)oh_site_set(s, OH_SITE_CLEARED);
+    }
+    return atomic_load(&n_libs_routed) + atomic_load(&n_sites_routed) != before;
+}
+
+/* ---- the rescue ---------------------------------------------------------- */
+
+bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
+{
+    bool any = false, routed = false;
+    uint64_t t0 = now_ns();
+    pthread_mutex_lock(&lock);
+    if (!scratch_ready()) goto out;
+    collect_targets(t, m);
+    if (!sc.nt) goto out;
+    sc.nqueue = sc.nhits = 0;
+    sc.bytes = 0;
+    uint32_t from = m->plog_n;
+    scan_e = t->plog && t->plog->n > from ? t->plog->e + from : NULL;
+    scan_n = scan_e ? t->plog->n - from : 0;
+    if (scan_n) sort_log(scan_e, scan_n);
+
+    /* 2. roots */
+    learning = true;
+    struct range own_tls = {0, 0};
+    (void)dl_iterate_phdr(scan_tls, &own_tls);
+    sc.nskip = sc.nskip_fixed;
+    if (own_tls.hi > own_tls.lo) {
+        struct tls_skip k = {(uintptr_t)&oh_self - own_tls.lo, own_tls.hi - own_tls.lo};
+        oh_thread_for_each(skip_thread, &k);
+        skip_thread(t, &k); /* registered, but say it anyway */
+    }
+    sort_skips();
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    (void)oh_os_each_mapping(scan_mapping, &sp);
+    uintptr_t tp = (uintptr_t)pthread_self();
+    scan_foreign(tp, tp + DESCRIPTOR_BYTES);
+    for (uint32_t i = 0; i < npinned; i++) {
+        uintptr_t lo = (uintptr_t)oh_proc_slab(pinned[i]);
+        scan_run(lo, lo + oh_proc_run_bytes(pinned[i]));
+    }
+    /* An inner end (check mode): the enclosing scopes' memory lives on. */
+    if (t->depth > 0) {
+        for (uint32_t s = m->head; s != OH_SLAB_NONE; s = oh_proc_meta(s)->next) {
+            uintptr_t lo = (uintptr_t)oh_proc_slab(s);
+            uintptr_t hi = s == m->slab && m->cur ? (uintptr_t)m->cur : lo + oh_proc_run_bytes(s);
+            scan_run(lo, hi);
+        }
+    }
+    learning = false;
+
+    /* 4. sites: from the referenced blocks (and what they reference) */
+    routed = learn_all();
+
+    /* 3. the runs pinned runs reference, transitively (conservative) */
+    for (uint32_t q = 0; q < sc.nqueue; q++) {
+        const struct target *x = &sc.t[sc.queue[q]];
+        scan_run(x->lo, x->hi);
+    }
+
+    /* 5. pin (every slab of the run names the rescue as owner) */
+    for (uint32_t i = 0; i < sc.nt; i++) {
+        if (!sc.t[i].pinned) continue;
+        uint32_t f = sc.t[i].first;
+        for (uint32_t j = f; j < f + oh_proc_meta(f)->run; j++)
+            atomic_store_explicit((_Atomic uint32_t *)&oh_proc_meta(j)->owner, OH_OWNER_PINNED,
+                                  memory_order_relaxed);
+        pinned[npinned++] = f;
+        COUNT(n_pinned_runs, 1);
+        COUNT(n_pinned_bytes, oh_proc_run_bytes(f));
+        any = true;
+    }
+    COUNT(n_rescues, 1);
+    COUNT(n_scanned, sc.bytes);
+out:
+    if (routed) {
+        oh_sites_epoch_bump();
+        memset(t->ok_ra, 0, sizeof t->ok_ra);
+        t->ok_epoch = oh_sites_epoch();
+    }
+    /* The enclosing scopes' records stay: their end decides them. */
+    if (t->plog && t->plog->n > m->plog_n) t->plog->n = m->plog_n;
+    if (!m->plog_n && t->plog) t->plog->overflow = 0;
+    t->probation = m->plog_n > 0;
+    scan_e = NULL;
+    scan_n = 0;
+    pthread_mutex_unlock(&lock);
+    COUNT(n_rescue_ns, now_ns() - t0);
+    return any;
+}
+
+/* ---- stale frees --------------------------------------------------------- */
+
+void oh_rescue_free_outside(struct oh_thread *t, const void *p, void *ra)
+{
+    uint32_t owner =
+        atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(oh_proc_index(p))->owner, memory_order_relaxed);
+    /* Certainly dead: the slab is free, or it is this thread's and the
+     * thread has no scope (nor tag) open. */
+    bool dead = owner == 0 || (owner == t->id && t->depth == 0);
+    if (!dead || !oh_cfg.rescue || oh_caller_excluded(ra)) return;
+    COUNT(n_stale, 1);
+    learn((uintptr_t)ra, 0, 0, true);
+}
+
+/* ---- reports ------------------------------------------------------------- */
+
+void oh_rescue_print_learned(int fd)
+{
+    uint32_t n = atomic_load_explicit(&nlearned, memory_order_relaxed);
+    if (n > LEARNED_CAP) n = LEARNED_CAP;
+    char line[2048];
+    size_t len = oh_format(line, sizeof line, "liboffheap: learned: OFFHEAP_EXCLUDE=");
+    for (uint32_t i = 0; i < n; i++) {
+        /* "libfoo.so.1" -> "libfoo.so" (a word of the file name, as
+         * OFFHEAP_EXCLUDE matches) */
+        const char *b = base_name(learned[i]);
+        const char *so = strstr(b, ".so");
+        size_t k = so ? (size_t)(so - b) + 3 : strlen(b);
+        len += oh_format(line + len, sizeof line - len, "%s%.*s", i ? ":" : "", (int)k, b);
+    }
+    if (!n) len += oh_format(line + len, sizeof line - len, "(nothing: no library kept scope memory)");
+    len += oh_format(line + len, sizeof line - len, "\n");
+    (void)oh_write_all(fd, line, len);
+}
+
+void oh_rescue_figures(struct oh_rescue_figures *out)
+{
+#define L(c) atomic_load_explicit(&(c), memory_order_relaxed)
+    *out = (struct oh_rescue_figures){
+        .rescues = L(n_rescues),
+        .rescue_ns = L(n_rescue_ns),
+        .bytes_scanned = L(n_scanned),
+        .pinned_runs = L(n_pinned_runs),
+        .pinned_bytes = L(n_pinned_bytes),
+        .sites_cleared = oh_sites_count(OH_SITE_CLEARED),
+        .sites_routed = L(n_sites_routed),
+        .libraries_routed = L(n_libs_routed),
+        .stale_frees = L(n_stale),
+    };
+#undef L
+}
+
+void oh_rescue_prefork(void)
+{
+    pthread_mutex_lock(&lock);
+}
+
+void oh_rescue_postfork(void)
+{
+    pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rescue.h — scope safety for code liboffheap has never seen: probation,
+ * the rescue scan, and stale frees (docs/design.md, "Scope safety").
+ *
+ * Probation.  An allocation inside a scope from a site that is not known
+ * yet (sites.h) is served from the scope as usual and recorded in the
+ * thread's probation log (block, site); the thread is then on probation
+ * until the scope ends.  An inner scope that recorded blocks releases
+ * nothing at its end: its blocks join the enclosing scope, and the
+ * outermost end (or the tag's reset) runs the rescue.  In check mode,
+ * where every scope has slabs of its own, the inner end runs the rescue
+ * itself, with the enclosing scopes' memory among the roots, so that the
+ * program's own mistakes in an inner scope are still found.
+ *
+ * The rescue.  At such an end, before anything is released, the memory
+ * that outlives the scope is searched for
+ * words pointing into the scope's runs: the writable private mappings of
+ * the process (data of every loaded object, the heap, other threads'
+ * stacks), this thread's TLS blocks and thread descriptor, and the runs
+ * pinned by earlier rescues.  Not the ending thread's own stack: its
+ * frames above the scope end are the scope's caller's, whose pointers into
+ * the scope are dead by the scope's contract.  A run that is referenced is
+ * pinned (kept for the life of the process), and so is every run that a
+ * pinned run references (transitively).  The sites of the referenced
+ * blocks are learned: a library that kept scope memory past its scope has
+ * all its later allocations routed to the heap (caller.h); a site in the
+ * program (or in libstdc++'s string members) is routed on its own.  Every
+ * other recorded site is cleared.  Steady state runs no rescue: the sites
+ * are all known.
+ *
+ * Stale frees.  free() of a scope block that is certainly dead (its slab
+ * is free, or the freeing thread owns the slab and has no scope open)
+ * shows that the freeing code manages lifetimes across scopes: a library
+ * doing so is routed to the heap from then on.
+ *
+ * Everything here runs outside the inline paths; nothing calls malloc.
+ */
+#ifndef OH_RESCUE_H
+#define OH_RESCUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Internal: never exported, and reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
+struct oh_thread;
+struct oh_mark;
+
+/* The block p was allocated in t's innermost scope from site ra, which is
+ * not known yet: record it and put the thread on probation. */
+void oh_rescue_record(struct oh_thread *t, void *p, void *ra);
+
+/* t is on probation and its level at mark m is about to be released (its
+ * base: the outermost scope or the tag; in check mode also an inner
+ * scope): run the rescue over the blocks recorded since m.  Returns true
+ * when runs were pinned: their slabs' meta.owner is OH_OWNER_PINNED, and
+ * the caller takes them out of t's chain before it rewinds (scope.c). */
+bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m);
+
+/* free() (or realloc) of pool block p by code at ra on thread t, which
+ * has no routed scope open (t->route == 0). */
+void oh_rescue_free_outside(struct oh_thread *t, const void *p, void *ra);
+
+/* The length of t's probation log (a mark remembers it). */
+uint32_t oh_rescue_log_length(const struct oh_thread *t);
+
+/* Thread exit: give back the thread's probation log. */
+void oh_rescue_thread_exit(struct oh_thread *t);
+
+/* OFFHEAP_LEARN / offheap-run --learn: print, on fd, the OFFHEAP_EXCLUDE
+ * line naming every library routed to the heap at run time. */
+void oh_rescue_print_learned(int fd);
+
+/* The figures of the rescue (offheap_stats). */
+struct oh_rescue_figures {
+    uint64_t rescues;         /* scans run */
+    uint64_t rescue_ns;       /* time spent in them */
+    uint64_t bytes_scanned;   /* root bytes read by them */
+    uint64_t pinned_runs;     /* runs kept alive */
+    uint64_t pinned_bytes;    /* their bytes */
+    uint64_t sites_cleared;   /* allocation sites found to die with their scopes */
+    uint64_t sites_routed;    /* program sites routed to the heap */
+    uint64_t libraries_routed; /* libraries routed to the heap (rescue or stale free) */
+    uint64_t stale_frees;     /* free()s of certainly dead scope blocks */
+};
+void oh_rescue_figures(struct oh_rescue_figures *out);
+
+/* Fork handlers (the rescue lock). */
+void oh_rescue_prefork(void);
+void oh_rescue_postfork(void);
+
+#pragma GCC visibility pop
+
+#endif
