@@ -46,6 +46,16 @@
 
 #include <link.h>
 #include <pthread.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define OH_UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#endif
+#endif
+#ifndef OH_UNDER_VALGRIND
+#define OH_UNDER_VALGRIND() false
+#endif
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -72,6 +82,8 @@ struct target {
     uintptr_t lo, hi; /* the part of the run the level used */
     uint32_t first;   /* first slab of the run */
     bool pinned;
+    uintptr_t why;    /* where the first reference to it was found */
+    uintptr_t what;   /* and what it pointed to */
 };
 
 struct range {
@@ -109,6 +121,23 @@ static struct {
 static uint32_t *pinned;
 static uint32_t npinned;
 
+/* Threads with blocks on probation now (bit per thread index). */
+static _Atomic uint64_t on_probation[OH_MAX_THREADS / 64];
+
+static void set_probation(uint32_t id, bool on)
+{
+    if (!id || id >= OH_MAX_THREADS) return;
+    uint64_t bit = 1ull << (id % 64);
+    if (on) atomic_fetch_or_explicit(&on_probation[id / 64], bit, memory_order_relaxed);
+    else atomic_fetch_and_explicit(&on_probation[id / 64], ~bit, memory_order_relaxed);
+}
+
+static bool is_on_probation(uint32_t id)
+{
+    return id < OH_MAX_THREADS &&
+           (atomic_load_explicit(&on_probation[id / 64], memory_order_relaxed) >> (id % 64) & 1);
+}
+
 static _Atomic uint64_t n_rescues, n_rescue_ns, n_scanned, n_pinned_runs, n_pinned_bytes, n_sites_routed,
     n_libs_routed, n_stale;
 
@@ -139,6 +168,7 @@ static void *map(size_t bytes)
 void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
 {
     t->recorded++;
+    if (!t->probation) set_probation(t->id, true);
     if (!t->plog) {
         t->plog = map(sizeof *t->plog);
         if (!t->plog) {
@@ -161,6 +191,7 @@ uint32_t oh_rescue_log_length(const struct oh_thread *t)
 
 void oh_rescue_thread_exit(struct oh_thread *t)
 {
+    set_probation(t->id, false);
     if (t->plog) oh_os_unreserve(t->plog, oh_round_up(sizeof *t->plog, oh_os_page_size()));
     t->plog = NULL;
     t->probation = false;
@@ -171,7 +202,7 @@ void oh_rescue_thread_exit(struct oh_thread *t)
 static void add_target(uintptr_t lo, uintptr_t hi, uint32_t first)
 {
     if (hi <= lo) return;
-    sc.t[sc.nt++] = (struct target){lo, hi, first, false};
+    sc.t[sc.nt++] = (struct target){lo, hi, first, false, 0, 0};
 }
 
 /* The memory released by rewinding t to m (scope.c's rewind_to): the runs
@@ -222,21 +253,22 @@ static int32_t target_of(uintptr_t v)
 
 /* ---- scanning ------------------------------------------------------------ */
 
-static struct plog_entry *block_of(uintptr_t v);
-
 /* The ending level's part of the thread's log: e[from, n), sorted. */
 static struct plog_entry *scan_e;
 static uint32_t scan_n;
 
-/* Check mode reports the program's own mistakes instead of rescuing them:
- * a reference held in the program's own data, or to a block the program's
- * own code allocated (not a library's, nor template code from a library's
- * headers), is left to check mode's scan and fault reports. */
-static bool program_mistake(uintptr_t v, uintptr_t where)
+/* The program's own data (its globals and statics) is the program's
+ * business: a pointer it leaves there into a scope that ends is its
+ * mistake by the scope's contract (check mode reports it), not something a
+ * library keeps, and taking it for a retention would move the program's
+ * own allocation sites to the heap for good.  Template and inline code of
+ * libraries compiled into the program (weak or unique symbols) is not the
+ * program's own. */
+static uintptr_t prog_lo, prog_hi; /* the main executable's mapped range */
+
+static bool program_own_root(uintptr_t where)
 {
-    if (!oh_in_pool((void *)where) && oh_program_own((const void *)where)) return true;
-    struct plog_entry *e = block_of(v);
-    return e && e->site && oh_program_own((const void *)e->site);
+    return where - prog_lo < prog_hi - prog_lo && oh_program_own((const void *)where);
 }
 
 /* A word pointing into a target pins its run.  From roots and from blocks
@@ -246,18 +278,37 @@ static bool program_mistake(uintptr_t v, uintptr_t where)
  * other's site keeps memory. */
 static bool learning;
 
+/* A root points into another thread's scope that is on probation too: a
+ * block this thread's sites made there may be what is kept (the same
+ * library first used by two threads at once), so this rescue clears no
+ * site: both threads' ends decide. */
+static bool others_at_risk;
+static uint32_t self_id;
+
 static void hit(uintptr_t v, uintptr_t where)
 {
     int32_t i = target_of(v);
-    if (i < 0) return;
+    if (i < 0) {
+        /* (a slab-aligned word is more likely a slab's bound than a block) */
+        if (learning && !others_at_risk && (v & (oh_proc_slab_size() - 1))) {
+            uint32_t owner = atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(oh_proc_index((void *)v))->owner,
+                                                  memory_order_relaxed);
+            if (owner != self_id && is_on_probation(owner)) others_at_risk = true;
+        }
+        return;
+    }
     /* The first bytes of a run belong to no block (the first header is
      * after them): a word equal to a run's base is the end of the slab
-     * before it, as thread states hold. */
-    if (v == (uintptr_t)oh_proc_slab(sc.t[i].first)) return;
-    if (learning && oh_check_on && program_mistake(v, where)) return;
+     * before it, as thread states hold.  A word on a 1 GiB boundary is an
+     * address range's key (jemalloc's radix-tree cache holds such keys in
+     * its TLS), not a block: no allocation is aligned that far. */
+    if (v == (uintptr_t)oh_proc_slab(sc.t[i].first) || !(v & ((1ul << 30) - 1))) return;
+    if (learning && program_own_root(where)) return;
     if (learning && sc.nhits < HITS_CAP) sc.hits[sc.nhits++] = (struct hitrec){v, where};
     if (!sc.t[i].pinned) {
         sc.t[i].pinned = true;
+        sc.t[i].why = where;
+        sc.t[i].what = v;
         sc.queue[sc.nqueue++] = (uint32_t)i;
     }
 }
@@ -267,7 +318,9 @@ static void hit(uintptr_t v, uintptr_t where)
  * origin: the address in the process of w[0] (w may be a copy). */
 static void scan_words(const uintptr_t *w, size_t n, uintptr_t origin)
 {
-    const uintptr_t lo = sc.tlo, span = sc.thi - sc.tlo;
+    /* While learning every pointer into the pool counts (see hit); after,
+     * only those into the targets. */
+    const uintptr_t lo = learning ? oh_pool_base : sc.tlo, span = learning ? oh_pool_size : sc.thi - sc.tlo;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uintptr_t any = 0;
@@ -356,13 +409,29 @@ static void scan_clipped(uintptr_t lo, uintptr_t hi)
     if (lo < hi) scan_foreign(lo, hi);
 }
 
+struct walk_maps {
+    uintptr_t sp;       /* the ending thread's stack pointer */
+    uintptr_t guard_hi; /* end of the last inaccessible mapping seen */
+    bool files_only;    /* under valgrind: its own tables (mempool records
+                           hold every block's address) are anonymous
+                           mappings the process appears to have */
+};
+
+/* Thread stacks are not roots: the ending thread's frames above the scope
+ * end hold the scope caller's dead pointers by the scope's contract, and
+ * other threads' stacks are mostly stale frames (below their stack
+ * pointers, or of exited threads whose stacks glibc caches).  A thread
+ * stack is recognised as glibc makes it: read-write, right above an
+ * inaccessible guard.  (Its top holds that thread's static TLS: the
+ * ending thread's is scanned below, block by block.) */
 static bool scan_mapping(const struct oh_os_mapping *m, void *arg)
 {
-    uintptr_t sp = *(const uintptr_t *)arg;
-    if (!m->read || !m->write || m->shared || m->special) return true;
-    /* The ending thread's stack (and, for a thread other than the main
-     * one, its static TLS and descriptor at the top: scanned below). */
-    if (sp - m->lo < m->hi - m->lo) return true;
+    struct walk_maps *w = arg;
+    bool guard = !m->read && !m->write;
+    bool stack = m->lo == w->guard_hi || w->sp - m->lo < m->hi - m->lo;
+    w->guard_hi = guard ? m->hi : 0;
+    if (!m->read || !m->write || m->shared || m->special || stack) return true;
+    if (w->files_only && !m->file) return true;
     scan_clipped(m->lo, m->hi);
     return true;
 }
@@ -445,26 +514,39 @@ static int find_skips(struct dl_phdr_info *info, size_t size, void *data)
         if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
         if (self - a < ph->p_memsz) mine = true;
     }
+    if (!*name) {
+        prog_lo = lo;
+        prog_hi = hi;
+    }
     if (mine || !strncmp(b, "libjemalloc.so", 14) || !strncmp(b, "libunwind", 9) || !strncmp(b, "liblzma.so", 10))
         add_skip(lo & ~(uintptr_t)(oh_os_page_size() - 1), oh_round_up(hi, oh_os_page_size()));
     return 0;
 }
 
 /* This thread's TLS blocks, but liboffheap's own (its thread state points
- * into the thread's slabs by design): that one goes to *data, to be
- * skipped where the mappings hold it (the main thread's TLS is in an
- * anonymous mapping, not on its stack). */
+ * into the thread's slabs by design) and the program's (its thread-local
+ * variables are its business, as its globals are): those two go to *data,
+ * to be skipped where the mappings hold them too (the main thread's TLS is
+ * in an anonymous mapping, not on its stack). */
+struct tls_skips {
+    struct range own, prog;
+};
+
 static int scan_tls(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
+    struct tls_skips *k = data;
     if (!info->dlpi_tls_data) return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_TLS) continue;
         uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
         if ((uintptr_t)&oh_self - lo < ph->p_memsz) {
-            struct range *own = data;
-            *own = (struct range){lo, lo + ph->p_memsz};
+            k->own = (struct range){lo, lo + ph->p_memsz};
+            return 0;
+        }
+        if (!info->dlpi_name || !*info->dlpi_name) {
+            k->prog = (struct range){lo, lo + ph->p_memsz};
             return 0;
         }
         uintptr_t a = oh_round_up(lo, sizeof(uintptr_t));
@@ -573,6 +655,17 @@ static const char *base_name(const char *path)
     return b ? b + 1 : path;
 }
 
+/* The mapping holding m->lo (m->hi stays 0 if none). */
+static bool mapping_of(const struct oh_os_mapping *map, void *arg)
+{
+    struct oh_os_mapping *m = arg;
+    if (m->lo - map->lo < map->hi - map->lo) {
+        *m = *map;
+        return false;
+    }
+    return true;
+}
+
 /* Where a reference was found, for the reports. */
 static void describe_where(char *buf, size_t cap, uintptr_t where)
 {
@@ -584,7 +677,13 @@ static void describe_where(char *buf, size_t cap, uintptr_t where)
     } else if (oh_symbolize((void *)where, name, sizeof name, &off, &obj) && obj) {
         oh_format(buf, cap, "%s+%zu (%s)", name, off, base_name(obj));
     } else {
-        oh_format(buf, cap, "memory at %p", (void *)where);
+        struct oh_os_mapping m = {.lo = where};
+        (void)oh_os_each_mapping(mapping_of, &m);
+        if (m.hi)
+            oh_format(buf, cap, "memory at %p (%s mapping %p-%p, offset 0x%zx)", (void *)where,
+                      m.file ? "a file" : "an anonymous", (void *)m.lo, (void *)m.hi, (size_t)(where - m.lo));
+        else
+            oh_format(buf, cap, "memory at %p", (void *)where);
     }
 }
 
@@ -646,26 +745,56 @@ static bool learn_all(void)
         scan_run(p, p + oh_block_usable((void *)p));
     }
     learning = false;
+    if (others_at_risk) goto done;
     for (uint32_t i = 0; i < scan_n; i++) {
         uintptr_t s = scan_e[i].site;
         if (s && oh_site_get(s) == OH_SITE_UNKNOWN && !oh_caller_excluded((const void *)s))
             (void)oh_site_set(s, OH_SITE_CLEARED);
     }
+done:
     return atomic_load(&n_libs_routed) + atomic_load(&n_sites_routed) != before;
 }
 
+static void describe_where(char *buf, size_t cap, uintptr_t where);
+
 /* ---- the rescue ---------------------------------------------------------- */
+
+/* Has another thread's rescue cleared every site this level recorded
+ * since (many threads running new code at once)?  Then their blocks die
+ * with the scope like any cleared site's, and no scan is needed. */
+static bool all_cleared(const struct oh_thread *t, const struct oh_mark *m)
+{
+    if (!t->plog || t->plog->overflow) return false;
+    uintptr_t last = 0;
+    for (uint32_t i = m->plog_n; i < t->plog->n; i++) {
+        uintptr_t s = t->plog->e[i].site;
+        if (s == last) continue;
+        if (oh_site_get(s) != OH_SITE_CLEARED) return false;
+        last = s;
+    }
+    return true;
+}
 
 bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
 {
     bool any = false, routed = false;
     uint64_t t0 = now_ns();
+    if (all_cleared(t, m)) {
+        if (t->plog) t->plog->n = m->plog_n;
+        t->probation = m->plog_n > 0;
+        if (!t->probation) set_probation(t->id, false);
+        return false;
+    }
     pthread_mutex_lock(&lock);
+    if (all_cleared(t, m)) goto out;
+    t0 = now_ns();
     if (!scratch_ready()) goto out;
     collect_targets(t, m);
     if (!sc.nt) goto out;
     sc.nqueue = sc.nhits = 0;
     sc.bytes = 0;
+    others_at_risk = false;
+    self_id = t->id;
     uint32_t from = m->plog_n;
     scan_e = t->plog && t->plog->n > from ? t->plog->e + from : NULL;
     scan_n = scan_e ? t->plog->n - from : 0;
@@ -673,17 +802,18 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
 
     /* 2. roots */
     learning = true;
-    struct range own_tls = {0, 0};
-    (void)dl_iterate_phdr(scan_tls, &own_tls);
+    struct tls_skips tls = {{0, 0}, {0, 0}};
+    (void)dl_iterate_phdr(scan_tls, &tls);
     sc.nskip = sc.nskip_fixed;
-    if (own_tls.hi > own_tls.lo) {
-        struct tls_skip k = {(uintptr_t)&oh_self - own_tls.lo, own_tls.hi - own_tls.lo};
+    if (tls.own.hi > tls.own.lo) {
+        struct tls_skip k = {(uintptr_t)&oh_self - tls.own.lo, tls.own.hi - tls.own.lo};
         oh_thread_for_each(skip_thread, &k);
         skip_thread(t, &k); /* registered, but say it anyway */
     }
+    add_skip(tls.prog.lo & ~(uintptr_t)7, oh_round_up(tls.prog.hi, 8));
     sort_skips();
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    (void)oh_os_each_mapping(scan_mapping, &sp);
+    struct walk_maps wm = {(uintptr_t)__builtin_frame_address(0), 0, OH_UNDER_VALGRIND()};
+    (void)oh_os_each_mapping(scan_mapping, &wm);
     uintptr_t tp = (uintptr_t)pthread_self();
     scan_foreign(tp, tp + DESCRIPTOR_BYTES);
     for (uint32_t i = 0; i < npinned; i++) {
@@ -720,6 +850,12 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
         COUNT(n_pinned_runs, 1);
         COUNT(n_pinned_bytes, oh_proc_run_bytes(f));
         any = true;
+        if (oh_cfg.verbose) {
+            char where_s[256];
+            describe_where(where_s, sizeof where_s, sc.t[i].why);
+            oh_log("rescue: kept a %zu-byte slab run alive: %p, inside it, is referenced from %s",
+                   oh_proc_run_bytes(f), (void *)sc.t[i].what, where_s);
+        }
     }
     COUNT(n_rescues, 1);
     COUNT(n_scanned, sc.bytes);
@@ -733,6 +869,7 @@ out:
     if (t->plog && t->plog->n > m->plog_n) t->plog->n = m->plog_n;
     if (!m->plog_n && t->plog) t->plog->overflow = 0;
     t->probation = m->plog_n > 0;
+    if (!t->probation) set_probation(t->id, false);
     scan_e = NULL;
     scan_n = 0;
     pthread_mutex_unlock(&lock);

@@ -150,7 +150,10 @@ int child()
     check(faulted <= 1, "failures in more than one round (one fault injected)");
     offheap_stats st;
     offheap_stats_get(&st);
-    check(st.slabs_in_use <= 1, "slabs left in use after every scope ended");
+    /* The warm slab, and runs a rescue kept alive (a failed allocation can
+     * leave a scope pointer behind in freed heap memory, which the rescue
+     * cannot tell from a live reference). */
+    check(st.slabs_in_use <= 1 + st.pinned_bytes / st.slab_size, "slabs left in use after every scope ended");
     printf("failures=%d first=%d\n", per_round[0] + per_round[1] + per_round[2] + per_round[3], first);
     return bad ? 1 : 0;
 }
