@@ -62,5 +62,5 @@ int main(void)
     CHECKF(best_tiny < 10 * best_large + 200e-6,
            "ending a scope of many small blocks took %.1f us, of few large ones %.1f us", best_tiny * 1e6,
            best_large * 1e6);
-    return ph_done("end_cost");
+    return check_done("end_cost");
 }
