@@ -3,7 +3,7 @@
  * bad_env.c — every OFFHEAP_* variable with garbage, empty, negative,
  * overflowing and out-of-range values, under the preload.
  *
- *   bad_env PRELOAD_SO [--table]   driver (--table prints the README table)
+ *   bad_env PRELOAD_SO [--table]   driver (--table prints the cases as a table)
  *   bad_env --child [--defaults]   child
  *
  * For each case the driver runs itself as a child with LD_PRELOAD and the

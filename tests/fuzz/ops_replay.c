@@ -201,8 +201,9 @@ static size_t pick_size(void)
     }
 }
 
-/* OPS_REPLAY_NO_SLAB_ALIGN=1: no alignments of a slab or more (to get past a
- * known bug while it is open; see tests/README.md). */
+/* OPS_REPLAY_NO_SLAB_ALIGN=1: no alignments of a slab or more (to fuzz past
+ * a known bug while it is open, as once for the realloc of slab-aligned
+ * blocks, fixed in 073b450; replay/realloc-slab-aligned keeps it fixed). */
 static bool no_slab_align;
 
 static size_t pick_align(void)
@@ -403,7 +404,8 @@ static void op_free_dead(void)
 }
 
 /* OPS_REPLAY_NO_ZERO_SLAB_ALIGNED=1: no 0-byte blocks aligned to 256K or
- * more (to fuzz past bug 8 of tests/README.md while it is open). */
+ * more (to fuzz past such a bug while it is open, as once for the one fixed
+ * in bfb4684; zero_size_aligned keeps it fixed). */
 static bool no_zero_slab_aligned;
 
 static void op_aligned(void)
