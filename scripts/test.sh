@@ -42,6 +42,6 @@ run ninja -C build-tsan -j"$jobs"
 TSAN_OPTIONS=halt_on_error=1 run meson test -C build-tsan --suite concurrent --num-processes "$jobs" --print-errorlogs
 
 section "valgrind memcheck (explicit API)"
-run meson test -C build --setup valgrind --suite unit --num-processes "$jobs" --print-errorlogs
+run meson test -C build --setup valgrind --suite unit --no-suite preload --no-suite no-valgrind --num-processes "$jobs" --print-errorlogs
 
 section "all test steps passed"

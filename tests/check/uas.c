@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * uas.c — use after scope, for the check-mode tests (run under
- * LD_PRELOAD=liboffheap.so with OFFHEAP_CHECK=1; see run_check.sh).
+ * LD_PRELOAD=liboffheap.so with OFFHEAP_CHECK=1; expect.sh judges each run).
  *
  *   uas read      keep a scope block in a global, read it after the scope
  *   uas write     the same, but write to it

@@ -1,27 +1,18 @@
 // SPDX-License-Identifier: MIT
 //
 // cxx_check.h — the checks and main() of the C++ programs under the preload
-// (tests/preload/cxx.cc and cxx_safety.cc, the C++ side of
-// tests/preload/ph.h): CHECK(c) counts a false c and says
-// "FAIL file:line: c" on stderr; check_main() runs the mode argv[1] names
-// and turns the count into the exit status.
+// (tests/preload/cxx.cc and cxx_safety.cc): the checks of check.h, and
+// check_main(), which runs the mode argv[1] names and turns the count of
+// failed checks into the exit status.
 #ifndef CXX_CHECK_H
 #define CXX_CHECK_H
 
+#include "check.h"
 #include "offheap.h"
 
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
-
-static int failures;
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                                          \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 struct check_mode {
     const char *name;
@@ -33,7 +24,7 @@ struct check_mode {
 static int check_main(const char *prog, int argc, char **argv, std::initializer_list<check_mode> modes)
 {
     if (!OFFHEAP_LOADED()) {
-        std::fprintf(stderr, "FAIL: liboffheap.so is not preloaded\n");
+        FAIL("liboffheap.so is not preloaded");
         return 1;
     }
     if (argc != 2) return 2;
@@ -42,12 +33,9 @@ static int check_main(const char *prog, int argc, char **argv, std::initializer_
         if (!std::strcmp(argv[1], m.name)) mode = &m;
     if (!mode) return 2;
     mode->run();
-    if (failures) {
-        std::fprintf(stderr, "%s %s: %d check(s) failed\n", prog, argv[1], failures);
-        return 1;
-    }
-    std::printf("%s %s: all checks passed\n", prog, argv[1]);
-    return 0;
+    char name[128];
+    std::snprintf(name, sizeof name, "%s %s", prog, argv[1]);
+    return check_done(name);
 }
 
 #endif

@@ -5,7 +5,7 @@
  * code (or NULL + errno), nothing crashes, errno is left alone where the
  * header promises it, and the objects still work afterwards.
  *
- *   bad_api [--table]     --table prints the rows for tests/README.md
+ *   bad_api [--table]     --table prints every call and its result as a table
  *
  * No preload: runs in the ASan+UBSan build too.
  */
@@ -21,18 +21,16 @@
 #include <unistd.h>
 
 #include "bad_check.h"
+#include "check.h"
 
-static int failed, rows;
+static int rows;
 static int table;
 
-static void row(const char *call, const char *expect, int ok, const char *got)
+static void row_at(const char *file, int line, const char *call, const char *expect, int ok, const char *got)
 {
     rows++;
     if (table) printf("| `%s` | %s | %s |\n", call, expect, ok ? got : "**FAILED**");
-    if (!ok) {
-        failed++;
-        fprintf(stderr, "bad_api: %s: expected %s, got %s\n", call, expect, got);
-    }
+    if (!ok) check_fail_at(file, line, "bad_api: %s: expected %s, got %s", call, expect, got);
 }
 
 /* A void call on NULL: no crash, errno untouched. */
@@ -225,6 +223,6 @@ int main(int argc, char **argv)
         snprintf(call, sizeof call, "offheap_strerror(%d)", codes[i]);
         row(call, "a string", s != NULL && *s, s ? s : "NULL");
     }
-    printf("bad_api: %d calls, %d failed\n", rows, failed);
-    return failed ? 1 : 0;
+    printf("bad_api: %d calls, %lu failed\n", rows, check_failures());
+    return check_failures() ? 1 : 0;
 }

@@ -3,8 +3,11 @@
  * bad_check.h — the checking rows shared by bad_api.c and bad_preload.c.
  *
  * The including file defines
- *     static void row(const char *call, const char *expect, int ok, const char *got);
- * which counts the row, prints it with --table and reports it when !ok.
+ *     static void row_at(const char *file, int line, const char *call, const char *expect, int ok,
+ *                        const char *got);
+ * which counts the row, prints it with --table and, when !ok, reports it at
+ * file:line (check_fail_at, tests/common/check.h); row(call, expect, ok, got)
+ * calls it with the caller's place.
  * This header gives the error names and the two checks built on row():
  *     RC(call, want)    an int-returning call that must give `want`
  *     NUL(call, want)   a pointer-returning call that must give NULL with
@@ -16,7 +19,8 @@
 #include <errno.h>
 #include <stdio.h>
 
-static void row(const char *call, const char *expect, int ok, const char *got);
+static void row_at(const char *file, int line, const char *call, const char *expect, int ok, const char *got);
+#define row(call, expect, ok, got) row_at(__FILE__, __LINE__, call, expect, ok, got)
 
 /* The name of an error code (its number when it has no name here; static
  * buffer, so copy it before the next call). */

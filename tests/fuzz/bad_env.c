@@ -3,7 +3,7 @@
  * bad_env.c — every OFFHEAP_* variable with garbage, empty, negative,
  * overflowing and out-of-range values, under the preload.
  *
- *   bad_env PRELOAD_SO [--table]   driver (--table prints the README table)
+ *   bad_env PRELOAD_SO [--table]   driver (--table prints the cases as a table)
  *   bad_env --child [--defaults]   child
  *
  * For each case the driver runs itself as a child with LD_PRELOAD and the
@@ -26,20 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "run_captured.h"
 
 /* ---- child ------------------------------------------------------------- */
-
-static int child_bad;
-#define CHECK(c, ...)                                                                                                  \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            fprintf(stdout, "child: check failed: %s: ", #c);                                                          \
-            fprintf(stdout, __VA_ARGS__);                                                                              \
-            fputc('\n', stdout);                                                                                       \
-            child_bad++;                                                                                               \
-        }                                                                                                              \
-    } while (0)
 
 static bool tiny;
 
@@ -50,40 +40,40 @@ static void *work(void *arg)
         /* A 64K pool: a few small blocks fit, larger ones fail cleanly. */
         offheap_scope_begin();
         char *p = malloc(100);
-        CHECK(p && offheap_owns(p), "small scope malloc in a tiny pool");
+        CHECKF(p && offheap_owns(p), "small scope malloc in a tiny pool");
         errno = 0;
         char *q = malloc(1 << 20);
-        CHECK(!q && errno == ENOMEM, "1 MiB in a 64K pool: %p errno %d", (void *)q, errno);
+        CHECKF(!q && errno == ENOMEM, "1 MiB in a 64K pool: %p errno %d", (void *)q, errno);
         offheap_scope_end();
         return NULL;
     }
     for (int round = 0; round < 3; round++) {
         offheap_scope_begin();
-        CHECK(offheap_scope_depth() == 1, "scope did not open");
+        CHECKF(offheap_scope_depth() == 1, "scope did not open");
         char *blocks[100];
         for (int i = 0; i < 100; i++) {
             blocks[i] = malloc(100 + (size_t)i * 37);
-            CHECK(blocks[i] && offheap_owns(blocks[i]), "scope malloc");
+            CHECKF(blocks[i] && offheap_owns(blocks[i]), "scope malloc");
             if (blocks[i]) memset(blocks[i], i, 100 + (size_t)i * 37);
         }
         offheap_scope_begin();
         char *big = malloc(2 << 20);
-        CHECK(big && offheap_owns(big), "scope large malloc");
+        CHECKF(big && offheap_owns(big), "scope large malloc");
         if (big) memset(big, 0x5a, 2 << 20);
         offheap_scope_end();
         char *z = calloc(1000, 10);
-        CHECK(z != NULL, "calloc");
-        for (int i = 0; z && i < 10000; i++) CHECK(z[i] == 0, "calloc byte %d", i);
+        CHECKF(z != NULL, "calloc");
+        for (int i = 0; z && i < 10000; i++) CHECKF(z[i] == 0, "calloc byte %d", i);
         char *r = realloc(blocks[99], 100000);
-        CHECK(r != NULL, "realloc");
-        for (size_t i = 0; r && i < 100 + 99 * 37; i++) CHECK(r[i] == 99, "realloc content at %zu", i);
+        CHECKF(r != NULL, "realloc");
+        for (size_t i = 0; r && i < 100 + 99 * 37; i++) CHECKF(r[i] == 99, "realloc content at %zu", i);
         for (int i = 0; i < 99; i++)
             for (size_t j = 0; blocks[i] && j < 100 + (size_t)i * 37; j += 13)
-                CHECK(blocks[i][j] == (char)i, "block %d byte %zu", i, j);
+                CHECKF(blocks[i][j] == (char)i, "block %d byte %zu", i, j);
         offheap_scope_end();
-        CHECK(offheap_scope_depth() == 0, "depth after end");
+        CHECKF(offheap_scope_depth() == 0, "depth after end");
         char *h = malloc(5000);
-        CHECK(h && !offheap_owns(h), "heap malloc");
+        CHECKF(h && !offheap_owns(h), "heap malloc");
         free(h);
     }
     return NULL;
@@ -92,22 +82,25 @@ static void *work(void *arg)
 static int child(bool defaults, bool tiny_pool, bool one_slab)
 {
     if (!OFFHEAP_LOADED()) return 77;
+    /* The driver counts the child's stderr lines: failed checks go to
+     * stdout. */
+    check_set_fd(1);
     tiny = tiny_pool;
     work(NULL);
     if (!tiny_pool && !one_slab) {
         pthread_t t;
-        CHECK(pthread_create(&t, NULL, work, NULL) == 0, "thread");
+        CHECKF(pthread_create(&t, NULL, work, NULL) == 0, "thread");
         pthread_join(t, NULL);
     }
     offheap_stats st;
-    CHECK(offheap_stats_get(&st) == 0, "stats");
+    CHECKF(offheap_stats_get(&st) == 0, "stats");
     if (defaults)
-        CHECK(st.pool_reserved == (1ull << 30) && st.slab_size == (1ull << 20),
-              "pool %llu bytes of %llu-byte slabs, expected the defaults 1G and 1M",
-              (unsigned long long)st.pool_reserved, (unsigned long long)st.slab_size);
+        CHECKF(st.pool_reserved == (1ull << 30) && st.slab_size == (1ull << 20),
+               "pool %llu bytes of %llu-byte slabs, expected the defaults 1G and 1M",
+               (unsigned long long)st.pool_reserved, (unsigned long long)st.slab_size);
     printf("child ok\n");
     fflush(stdout);
-    return child_bad ? 1 : 0;
+    return check_failures() ? 1 : 0;
 }
 
 /* ---- driver ------------------------------------------------------------ */

@@ -7,7 +7,7 @@
  * its documented result (error code, or NULL + errno, or one stderr line for
  * misuse), nothing crashes, and the allocator works afterwards.
  *
- *   bad_preload [--table]     --table prints the rows for tests/README.md
+ *   bad_preload [--table]     --table prints every call and its result as a table
  */
 #include "offheap.h"
 
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bad_check.h"
+#include "check.h"
 
 /* Invalid alignments are the point here.  glibc declares aligned_alloc and
  * memalign with alloc_align, and clang 14 crashes turning such constants
@@ -31,17 +32,14 @@ static void *(*volatile memalign_fn)(size_t, size_t) = memalign;
 #define aligned_alloc(a, n) aligned_alloc_fn(a, n)
 #define memalign(a, n) memalign_fn(a, n)
 
-static int failed, rows, table;
+static int rows, table;
 static const char *where = "";
 
-static void row(const char *call, const char *expect, int ok, const char *got)
+static void row_at(const char *file, int line, const char *call, const char *expect, int ok, const char *got)
 {
     rows++;
     if (table) printf("| %s | `%s` | %s | %s |\n", where, call, expect, ok ? got : "**FAILED**");
-    if (!ok) {
-        failed++;
-        fprintf(stderr, "bad_preload: %s: %s: expected %s, got %s\n", where, call, expect, got);
-    }
+    if (!ok) check_fail_at(file, line, "bad_preload: %s: %s: expected %s, got %s", where, call, expect, got);
 }
 
 /* ---- stderr capture (misuse lines) ------------------------------------- */
@@ -258,6 +256,6 @@ int main(int argc, char **argv)
     if (p) memset(p, 3, 1000);
     row("scope malloc(1000) after all misuse", "a pool block", p && offheap_owns(p), p ? "a pool block" : "NULL");
     offheap_scope_end();
-    printf("bad_preload: %d calls, %d failed\n", rows, failed);
-    return failed ? 1 : 0;
+    printf("bad_preload: %d calls, %lu failed\n", rows, check_failures());
+    return check_failures() ? 1 : 0;
 }

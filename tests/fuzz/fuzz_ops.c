@@ -15,13 +15,15 @@
  *   - errors are the documented ones (EINVAL for NULL/0/bad alignment,
  *     ENOMEM only when the cap is really reached), and an arena's remaining
  *     bytes follow exactly from the sizes allocated.
- * A violation calls abort() with a message on stderr (libFuzzer reports it
- * as a crash and saves the input).
+ * A violation calls abort() after a "FAIL file:line" message on stderr
+ * (check.h, REQUIREF and FATAL with the stop set to abort: libFuzzer
+ * reports it as a crash and saves the input).
  *
  * Built with clang -fsanitize=fuzzer when the compiler is clang; otherwise
  * with fuzz_main.c, a small driver that replays the seed corpus and N
  * inputs from a PRNG (see meson.build).
  */
+#include "check.h"
 #include "offheap_pool.h"
 
 #include <errno.h>
@@ -34,30 +36,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *fail_what = "";
-
 #define MAX_POOLS 3
 #define MAX_ARENAS 3
 #define MAX_BLOCKS 384
 #define FILL_CAP 256
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
-
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        fprintf(stderr, "fuzz_ops: %s:%d: ", __FILE__, __LINE__);                                                      \
-        fprintf(stderr, "%s", fail_what);                                                                              \
-        fprintf(stderr, __VA_ARGS__);                                                                                  \
-        fputc('\n', stderr);                                                                                           \
-        abort();                                                                                                       \
-    } while (0)
-#define CHECK(c, ...)                                                                                                  \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            fail_what = "check failed: " #c ": ";                                                                      \
-            FAIL(__VA_ARGS__);                                                                                         \
-        }                                                                                                              \
-    } while (0)
 
 struct block {
     char *p;
@@ -134,13 +118,13 @@ static void verify(const struct block *b)
     size_t head = b->size < FILL_CAP ? b->size : FILL_CAP;
     for (size_t i = 0; i < head; i++)
         if ((uint8_t)b->p[i] != pat(b->id, i))
-            FAIL("block %u (%zu bytes at %p, %s %d) corrupted at byte %zu", b->id, b->size, (void *)b->p,
-                 b->kind ? "arena" : "pool", b->owner, i);
+            FATAL("block %u (%zu bytes at %p, %s %d) corrupted at byte %zu", b->id, b->size, (void *)b->p,
+                  b->kind ? "arena" : "pool", b->owner, i);
     size_t tail = b->size - head < FILL_CAP ? b->size - head : FILL_CAP;
     for (size_t i = b->size - tail; i < b->size; i++)
         if ((uint8_t)b->p[i] != pat(b->id, i))
-            FAIL("block %u (%zu bytes at %p, %s %d) corrupted at byte %zu", b->id, b->size, (void *)b->p,
-                 b->kind ? "arena" : "pool", b->owner, i);
+            FATAL("block %u (%zu bytes at %p, %s %d) corrupted at byte %zu", b->id, b->size, (void *)b->p,
+                  b->kind ? "arena" : "pool", b->owner, i);
 }
 
 static void verify_all(void)
@@ -175,13 +159,13 @@ static size_t live_bytes(int kind, int owner)
 static void add_block(char *p, size_t size, int kind, int owner)
 {
     uintptr_t lo = (uintptr_t)p, hi = lo + size;
-    CHECK(hi > lo, "block wraps the address space");
+    REQUIREF(hi > lo, "block wraps the address space");
     for (size_t i = 0; i < S.nblocks; i++) {
         const struct block *b = &S.blocks[i];
         uintptr_t blo = (uintptr_t)b->p, bhi = blo + b->size;
         if (lo < bhi && blo < hi)
-            FAIL("new %zu-byte block at %p (%s %d) overlaps live block %u (%zu bytes at %p, %s %d)", size, (void *)p,
-                 kind ? "arena" : "pool", owner, b->id, b->size, (void *)b->p, b->kind ? "arena" : "pool", b->owner);
+            FATAL("new %zu-byte block at %p (%s %d) overlaps live block %u (%zu bytes at %p, %s %d)", size, (void *)p,
+                  kind ? "arena" : "pool", owner, b->id, b->size, (void *)b->p, b->kind ? "arena" : "pool", b->owner);
     }
     struct block nb = {p, size, S.next_id++, kind, owner};
     fill(&nb);
@@ -278,40 +262,40 @@ static void op_pool_create(void)
     offheap_pool *p = (offheap_pool *)(uintptr_t)1;
     int err = offheap_pool_create(&p, &cfg);
     if (huge_unsure && !expect) {
-        CHECK(err == 0 || err == EINVAL, "pool_create(huge) gave %d", err);
+        REQUIREF(err == 0 || err == EINVAL, "pool_create(huge) gave %d", err);
     } else {
-        CHECK(err == expect, "pool_create(pool %zu, slab %zu, prealloc %d, count %u) gave %d, expected %d",
-              cfg.pool_size, cfg.slab_size, cfg.prealloc, cfg.slab_count, err, expect);
+        REQUIREF(err == expect, "pool_create(pool %zu, slab %zu, prealloc %d, count %u) gave %d, expected %d",
+                 cfg.pool_size, cfg.slab_size, cfg.prealloc, cfg.slab_count, err, expect);
     }
     if (err) {
-        CHECK(p == NULL, "failed create left *out set");
+        REQUIREF(p == NULL, "failed create left *out set");
         return;
     }
-    CHECK(p != NULL, "create returned 0 and NULL");
+    REQUIREF(p != NULL, "create returned 0 and NULL");
     ps->p = p;
     ps->pool_size = cfg.pool_size;
     ps->slab_size = slab;
     ps->resets = 0;
     offheap_pool_stats st;
-    CHECK(offheap_pool_stats_get(p, &st) == 0, "stats");
-    CHECK(st.reserved == cfg.pool_size && st.slab_size == slab && st.slab_count == cfg.pool_size / slab &&
-              st.allocated == 0 && st.slabs_in_use == 0,
-          "fresh pool stats: reserved %zu slab %zu count %zu allocated %zu in_use %zu", st.reserved, st.slab_size,
-          st.slab_count, st.allocated, st.slabs_in_use);
+    REQUIREF(offheap_pool_stats_get(p, &st) == 0, "stats");
+    REQUIREF(st.reserved == cfg.pool_size && st.slab_size == slab && st.slab_count == cfg.pool_size / slab &&
+                 st.allocated == 0 && st.slabs_in_use == 0,
+             "fresh pool stats: reserved %zu slab %zu count %zu allocated %zu in_use %zu", st.reserved, st.slab_size,
+             st.slab_count, st.allocated, st.slabs_in_use);
 }
 
 static void check_pool_stats(int slot)
 {
     struct pool_slot *ps = &S.pools[slot];
     offheap_pool_stats st;
-    CHECK(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
-    CHECK(st.slabs_in_use <= st.slab_count, "in_use %zu > count %zu", st.slabs_in_use, st.slab_count);
-    CHECK(st.allocated >= live_bytes(0, slot), "allocated %zu < live bytes %zu", st.allocated, live_bytes(0, slot));
-    CHECK(st.allocated <= st.slabs_in_use * st.slab_size, "allocated %zu > %zu slabs in use", st.allocated,
-          st.slabs_in_use);
-    CHECK(st.peak >= st.slabs_in_use * st.slab_size, "peak %zu below in-use", st.peak);
-    CHECK(st.committed <= st.reserved, "committed %zu > reserved %zu", st.committed, st.reserved);
-    CHECK(st.resets == ps->resets, "resets %zu, expected %zu", st.resets, ps->resets);
+    REQUIREF(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
+    REQUIREF(st.slabs_in_use <= st.slab_count, "in_use %zu > count %zu", st.slabs_in_use, st.slab_count);
+    REQUIREF(st.allocated >= live_bytes(0, slot), "allocated %zu < live bytes %zu", st.allocated, live_bytes(0, slot));
+    REQUIREF(st.allocated <= st.slabs_in_use * st.slab_size, "allocated %zu > %zu slabs in use", st.allocated,
+             st.slabs_in_use);
+    REQUIREF(st.peak >= st.slabs_in_use * st.slab_size, "peak %zu below in-use", st.peak);
+    REQUIREF(st.committed <= st.reserved, "committed %zu > reserved %zu", st.committed, st.reserved);
+    REQUIREF(st.resets == ps->resets, "resets %zu, expected %zu", st.resets, ps->resets);
 }
 
 static void op_pool_alloc(bool aligned)
@@ -322,38 +306,38 @@ static void op_pool_alloc(bool aligned)
     size_t size = pick_size(slab, ps->p ? ps->pool_size : 64 * KiB);
     size_t align = aligned ? pick_align(slab) : OFFHEAP_ALIGNMENT;
     offheap_pool_stats before = {0};
-    if (ps->p) CHECK(offheap_pool_stats_get(ps->p, &before) == 0, "stats");
+    if (ps->p) REQUIREF(offheap_pool_stats_get(ps->p, &before) == 0, "stats");
     errno = 0;
     char *p = aligned ? offheap_pool_alloc_aligned(ps->p, size, align) : offheap_pool_alloc(ps->p, size);
     int e = errno;
     bool bad_align = align == 0 || (align & (align - 1));
     if (!ps->p || size == 0 || bad_align) {
-        CHECK(p == NULL && e == EINVAL, "pool_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL", (void *)ps->p,
-              size, align, (void *)p, e);
+        REQUIREF(p == NULL && e == EINVAL, "pool_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL", (void *)ps->p,
+                 size, align, (void *)p, e);
         return;
     }
     size_t a = align < OFFHEAP_ALIGNMENT ? OFFHEAP_ALIGNMENT : align;
     if (!p) {
-        CHECK(e == ENOMEM, "pool_alloc(%zu, align %zu) failed with errno %d", size, align, e);
+        REQUIREF(e == ENOMEM, "pool_alloc(%zu, align %zu) failed with errno %d", size, align, e);
         size_t count = ps->pool_size / slab;
         bool small = size <= slab && a <= slab && ((size + a - 1) & ~(a - 1)) <= slab;
         if (small) {
             offheap_pool_stats st;
-            CHECK(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
-            CHECK(st.slabs_in_use == count, "small alloc %zu (align %zu) ENOMEM with %zu of %zu slabs in use", size, a,
-                  st.slabs_in_use, count);
+            REQUIREF(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
+            REQUIREF(st.slabs_in_use == count, "small alloc %zu (align %zu) ENOMEM with %zu of %zu slabs in use", size,
+                     a, st.slabs_in_use, count);
         } else if (before.slabs_in_use == 0 && size <= ps->pool_size) {
             size_t slack = a > slab ? a - slab : 0;
             if (slack <= ps->pool_size - size && ((size + slack + slab - 1) / slab) <= count)
-                FAIL("large alloc %zu (align %zu) ENOMEM in an empty pool of %zu", size, a, ps->pool_size);
+                FATAL("large alloc %zu (align %zu) ENOMEM in an empty pool of %zu", size, a, ps->pool_size);
         }
         return;
     }
-    CHECK(((uintptr_t)p & (a - 1)) == 0, "block %p not aligned to %zu", (void *)p, a);
-    CHECK(offheap_pool_owns(ps->p, p) && offheap_pool_owns(ps->p, p + size - 1), "block %p+%zu outside the pool",
-          (void *)p, size);
+    REQUIREF(((uintptr_t)p & (a - 1)) == 0, "block %p not aligned to %zu", (void *)p, a);
+    REQUIREF(offheap_pool_owns(ps->p, p) && offheap_pool_owns(ps->p, p + size - 1), "block %p+%zu outside the pool",
+             (void *)p, size);
     for (int o = 0; o < MAX_POOLS; o++)
-        if (o != slot && S.pools[o].p) CHECK(!offheap_pool_owns(S.pools[o].p, p), "owned by another pool");
+        if (o != slot && S.pools[o].p) REQUIREF(!offheap_pool_owns(S.pools[o].p, p), "owned by another pool");
     add_block(p, size, 0, slot);
     check_pool_stats(slot);
 }
@@ -365,13 +349,13 @@ static void op_pool_reset(void)
     drop_owner(0, slot);
     errno = 1234;
     offheap_pool_reset(ps->p);
-    CHECK(errno == 1234, "reset changed errno");
+    REQUIREF(errno == 1234, "reset changed errno");
     if (!ps->p) return;
     ps->resets++;
     offheap_pool_stats st;
-    CHECK(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
-    CHECK(st.allocated == 0 && st.slabs_in_use == 0 && st.large_blocks == 0,
-          "after reset: allocated %zu in_use %zu large %zu", st.allocated, st.slabs_in_use, st.large_blocks);
+    REQUIREF(offheap_pool_stats_get(ps->p, &st) == 0, "stats");
+    REQUIREF(st.allocated == 0 && st.slabs_in_use == 0 && st.large_blocks == 0,
+             "after reset: allocated %zu in_use %zu large %zu", st.allocated, st.slabs_in_use, st.large_blocks);
     check_pool_stats(slot);
 }
 
@@ -383,14 +367,14 @@ static void op_pool_release(void)
     if (ps->p) offheap_pool_stats_get(ps->p, &before);
     errno = 4321;
     size_t got = offheap_pool_release(ps->p);
-    CHECK(errno == 4321, "release changed errno");
+    REQUIREF(errno == 4321, "release changed errno");
     if (!ps->p) {
-        CHECK(got == 0, "release(NULL) gave %zu", got);
+        REQUIREF(got == 0, "release(NULL) gave %zu", got);
         return;
     }
     offheap_pool_stats_get(ps->p, &after);
-    CHECK(after.committed <= before.committed, "release raised committed");
-    CHECK(got % ps->slab_size == 0, "released %zu, not whole slabs", got);
+    REQUIREF(after.committed <= before.committed, "release raised committed");
+    REQUIREF(got % ps->slab_size == 0, "released %zu, not whole slabs", got);
     for (size_t i = 0; i < S.nblocks; i++) /* blocks in use keep their bytes */
         if (S.blocks[i].kind == 0 && S.blocks[i].owner == slot) verify(&S.blocks[i]);
     check_pool_stats(slot);
@@ -403,7 +387,7 @@ static void op_pool_destroy(void)
     drop_owner(0, slot);
     errno = 777;
     offheap_pool_destroy(ps->p);
-    CHECK(errno == 777, "destroy changed errno");
+    REQUIREF(errno == 777, "destroy changed errno");
     ps->p = NULL;
 }
 
@@ -436,12 +420,12 @@ static void op_arena_create(void)
     }
     offheap_arena *a = NULL;
     int err = offheap_arena_create(&a, size);
-    CHECK(err == expect, "arena_create(%zu) gave %d, expected %d", size, err, expect);
+    REQUIREF(err == expect, "arena_create(%zu) gave %d, expected %d", size, err, expect);
     if (err) return;
     size_t map = (64 + size + page_size - 1) & ~(page_size - 1);
     as->a = a;
     as->cap = as->rem = offheap_arena_remaining(a);
-    CHECK(as->cap >= size && as->cap == map - 64, "arena of %zu: remaining %zu (mapping %zu)", size, as->cap, map);
+    REQUIREF(as->cap >= size && as->cap == map - 64, "arena of %zu: remaining %zu (mapping %zu)", size, as->cap, map);
     as->end = 0;
 }
 
@@ -458,8 +442,8 @@ static void op_arena_alloc(bool aligned)
     int e = errno;
     bool bad_align = aligned && (align == 0 || (align & (align - 1)));
     if (!as->a || size == 0 || bad_align) {
-        CHECK(p == NULL && e == EINVAL, "arena_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL", (void *)as->a,
-              size, align, (void *)p, e);
+        REQUIREF(p == NULL && e == EINVAL, "arena_alloc(%p, %zu, %zu) gave %p errno %d, expected EINVAL", (void *)as->a,
+                 size, align, (void *)p, e);
         return;
     }
     size_t a = align < 16 ? 16 : align;
@@ -468,22 +452,23 @@ static void op_arena_alloc(bool aligned)
     if (as->end) pad = (size_t)((0 - (as->end - as->rem)) & (a - 1));
     bool fits = pad <= as->rem && size <= as->rem - pad;
     if (!p) {
-        CHECK(e == ENOMEM, "arena_alloc failed with errno %d", e);
+        REQUIREF(e == ENOMEM, "arena_alloc failed with errno %d", e);
         if (known)
-            CHECK(!fits, "arena_alloc(%zu, align %zu) ENOMEM with %zu remaining (pad %zu)", size, a, as->rem, pad);
-        CHECK(offheap_arena_remaining(as->a) == as->rem, "failed alloc changed remaining");
+            REQUIREF(!fits, "arena_alloc(%zu, align %zu) ENOMEM with %zu remaining (pad %zu)", size, a, as->rem, pad);
+        REQUIREF(offheap_arena_remaining(as->a) == as->rem, "failed alloc changed remaining");
         return;
     }
-    CHECK(((uintptr_t)p & (a - 1)) == 0, "arena block %p not aligned to %zu", (void *)p, a);
+    REQUIREF(((uintptr_t)p & (a - 1)) == 0, "arena block %p not aligned to %zu", (void *)p, a);
     if (known) {
-        CHECK(fits, "arena_alloc(%zu, align %zu) succeeded beyond %zu remaining", size, a, as->rem);
-        if (as->end) CHECK((uintptr_t)p == as->end - as->rem + pad, "arena block at the wrong place");
+        REQUIREF(fits, "arena_alloc(%zu, align %zu) succeeded beyond %zu remaining", size, a, as->rem);
+        if (as->end) REQUIREF((uintptr_t)p == as->end - as->rem + pad, "arena block at the wrong place");
         else as->end = (uintptr_t)p + as->rem; /* a 16-aligned block starts at cur */
     }
     size_t now = offheap_arena_remaining(as->a);
     if (!as->end) as->end = (uintptr_t)p + round16(size) + now;
-    CHECK((uintptr_t)p + size <= as->end, "arena block past the end");
-    CHECK(now == (size_t)(as->end - ((uintptr_t)p + round16(size))), "remaining %zu after a %zu-byte block", now, size);
+    REQUIREF((uintptr_t)p + size <= as->end, "arena block past the end");
+    REQUIREF(now == (size_t)(as->end - ((uintptr_t)p + round16(size))), "remaining %zu after a %zu-byte block", now,
+             size);
     as->rem = now;
     add_block(p, size, 1, slot);
 }
@@ -496,7 +481,7 @@ static void op_arena_reset(void)
     offheap_arena_reset(as->a);
     if (!as->a) return;
     as->rem = as->cap;
-    CHECK(offheap_arena_remaining(as->a) == as->cap, "remaining after reset");
+    REQUIREF(offheap_arena_remaining(as->a) == as->cap, "remaining after reset");
 }
 
 static void op_arena_destroy(void)
@@ -506,9 +491,9 @@ static void op_arena_destroy(void)
     drop_owner(1, slot);
     errno = 99;
     offheap_arena_destroy(as->a);
-    CHECK(errno == 99, "arena destroy changed errno");
+    REQUIREF(errno == 99, "arena destroy changed errno");
     as->a = NULL;
-    CHECK(offheap_arena_remaining(NULL) == 0, "remaining(NULL)");
+    REQUIREF(offheap_arena_remaining(NULL) == 0, "remaining(NULL)");
 }
 
 /* ---- hints ------------------------------------------------------------- */
@@ -518,7 +503,7 @@ static void op_hint(void)
     unsigned k = u8();
     int flag = (int)(k % 8); /* 0 and 7 are unknown */
     if (S.nblocks == 0) {
-        CHECK(offheap_hint(NULL, 1, OFFHEAP_HINT_WILLNEED) == EINVAL, "hint(NULL)");
+        REQUIREF(offheap_hint(NULL, 1, OFFHEAP_HINT_WILLNEED) == EINVAL, "hint(NULL)");
         return;
     }
     struct block *b = &S.blocks[u16() % S.nblocks];
@@ -526,17 +511,17 @@ static void op_hint(void)
     size_t len = b->size - off;
     int r = offheap_hint(b->p + off, len, flag);
     if (flag == 0 || flag == 7) {
-        CHECK(r == EINVAL, "hint flag %d gave %d", flag, r);
+        REQUIREF(r == EINVAL, "hint flag %d gave %d", flag, r);
         return;
     }
-    CHECK(r == 0 || (flag >= OFFHEAP_HINT_HUGEPAGE && r == EINVAL), "hint(%d) on a live block gave %d", flag, r);
+    REQUIREF(r == 0 || (flag >= OFFHEAP_HINT_HUGEPAGE && r == EINVAL), "hint(%d) on a live block gave %d", flag, r);
     if (flag == OFFHEAP_HINT_DONTNEED && r == 0) {
         /* Whole pages inside [off, size) read as zero now; every other byte,
          * this block's head and every other block included, is intact. */
         uintptr_t lo = ((uintptr_t)b->p + off + page_size - 1) & ~(page_size - 1);
         uintptr_t hi = ((uintptr_t)b->p + b->size) & ~(page_size - 1);
         for (uintptr_t q = lo; q < hi; q += page_size / 4)
-            CHECK(*(volatile char *)q == 0, "DONTNEED page not zero at %p", (void *)q);
+            REQUIREF(*(volatile char *)q == 0, "DONTNEED page not zero at %p", (void *)q);
         for (size_t i = 0; i < S.nblocks; i++) {
             struct block *o = &S.blocks[i];
             /* Neighbours: blocks of the same pool or arena. */
@@ -563,11 +548,18 @@ static void teardown(void)
         offheap_arena_destroy(S.arenas[i].a);
         S.arenas[i].a = NULL;
     }
-    CHECK(S.nblocks == 0, "blocks left in the model");
+    REQUIREF(S.nblocks == 0, "blocks left in the model");
+}
+
+static void fail_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "fuzz_ops: ");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_set_stop(abort);
+    check_set_prefix(fail_prefix);
     if (!page_size) {
         page_size = (size_t)sysconf(_SC_PAGESIZE);
         no_huge = getenv("FUZZ_OPS_NO_HUGE") != NULL;
@@ -577,11 +569,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S.n = size;
     /* A pool and an arena from the start, so short inputs reach the
      * allocation paths. */
-    CHECK(offheap_pool_create(&S.pools[0].p, &(offheap_pool_config){.pool_size = 2 * MiB, .slab_size = 64 * KiB}) == 0,
-          "default pool");
+    REQUIREF(offheap_pool_create(&S.pools[0].p, &(offheap_pool_config){.pool_size = 2 * MiB, .slab_size = 64 * KiB}) ==
+                 0,
+             "default pool");
     S.pools[0].pool_size = 2 * MiB;
     S.pools[0].slab_size = 64 * KiB;
-    CHECK(offheap_arena_create(&S.arenas[0].a, 64 * KiB) == 0, "default arena");
+    REQUIREF(offheap_arena_create(&S.arenas[0].a, 64 * KiB) == 0, "default arena");
     S.arenas[0].cap = S.arenas[0].rem = offheap_arena_remaining(S.arenas[0].a);
 
     unsigned ops = 0;
@@ -608,7 +601,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 17: {
             int slot = (int)(u8() % MAX_POOLS);
             if (S.pools[slot].p) check_pool_stats(slot);
-            else CHECK(offheap_pool_stats_get(NULL, &(offheap_pool_stats){0}) == EINVAL, "stats(NULL)");
+            else REQUIREF(offheap_pool_stats_get(NULL, &(offheap_pool_stats){0}) == EINVAL, "stats(NULL)");
             break;
         }
         default: {
@@ -623,7 +616,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (!p) {
                     offheap_pool_stats st;
                     offheap_pool_stats_get(ps->p, &st);
-                    CHECK(errno == ENOMEM && st.slabs_in_use == st.slab_count, "burst alloc failed early");
+                    REQUIREF(errno == ENOMEM && st.slabs_in_use == st.slab_count, "burst alloc failed early");
                     break;
                 }
                 add_block(p, sz, 0, slot);

@@ -10,6 +10,7 @@
  * default exhaustion policy) is the other correct answer; a pointer outside
  * its run never is.
  */
+#include "check.h"
 #include "offheap.h"
 
 #include <errno.h>
@@ -19,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int one(const char *name, int which)
+static void one(const char *name, int which)
 {
     /* In a child: a bad pointer handed to the heap crashes. */
     pid_t pid = fork();
@@ -48,19 +49,16 @@ static int one(const char *name, int which)
     waitpid(pid, &st, 0);
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     static const char *what[] = {"ok", "", "", "NULL", "pointer outside the pool", "realloc moved it out of its scope"};
-    printf("zero_size_aligned: %s(1 MiB, 0) in a scope, run = the pool's last slab: %s\n", name,
-           code < 6           ? what[code]
-           : code == 128 + 11 ? "free() crashed (SIGSEGV)"
-                              : "crashed");
-    return code != 0;
+    const char *verdict = code < 6 ? what[code] : code == 128 + 11 ? "free() crashed (SIGSEGV)" : "crashed";
+    printf("zero_size_aligned: %s(1 MiB, 0) in a scope, run = the pool's last slab: %s\n", name, verdict);
+    CHECKF(code == 0, "%s(1 MiB, 0): %s", name, verdict);
 }
 
 int main(void)
 {
     if (!OFFHEAP_LOADED()) return 77;
-    int bad = 0;
-    bad += one("memalign", 0);
-    bad += one("aligned_alloc", 1);
-    bad += one("posix_memalign", 2);
-    return bad ? 1 : 0;
+    one("memalign", 0);
+    one("aligned_alloc", 1);
+    one("posix_memalign", 2);
+    return check_failures() ? 1 : 0;
 }

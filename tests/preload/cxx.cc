@@ -10,7 +10,7 @@
 //            new_handler loop: called until it gives up, then
 //            std::bad_alloc; a handler that makes room lets new succeed;
 //            nothrow new returns nullptr.
-#include "../common/cxx_check.h"
+#include "cxx_check.h"
 #include "offheap.h"
 
 #include <cstdint>
@@ -187,7 +187,7 @@ static int exhaust()
     const char *ps = std::getenv("OFFHEAP_POOL_SIZE");
     const char *ex = std::getenv("OFFHEAP_ON_EXHAUST");
     if (!ps || std::strcmp(ps, "4M") || !ex || std::strcmp(ex, "enomem")) {
-        std::fprintf(stderr, "FAIL: run with OFFHEAP_POOL_SIZE=4M OFFHEAP_ON_EXHAUST=enomem\n");
+        FAIL("run with OFFHEAP_POOL_SIZE=4M OFFHEAP_ON_EXHAUST=enomem");
         return 1;
     }
     offheap_scope_begin();

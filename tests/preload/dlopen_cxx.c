@@ -93,5 +93,5 @@ int main(int argc, char **argv)
     churn(50);
     CHECK(pwork(100) > 0);
     CHECK(dlclose(h) == 0);
-    return ph_done("dlopen_cxx");
+    return check_done("dlopen_cxx");
 }

@@ -174,5 +174,5 @@ int main(int argc, char **argv)
     void *after = malloc(10);
     CHECK(after && !offheap_owns(after));
     free(after);
-    return ph_done("dormant");
+    return check_done("dormant");
 }

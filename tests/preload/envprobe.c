@@ -25,5 +25,5 @@ int main(void)
     offheap_stats st = ph_stats();
     printf("pool_reserved=%llu slab_size=%llu\n", (unsigned long long)st.pool_reserved,
            (unsigned long long)st.slab_size);
-    return ph_done("envprobe");
+    return check_done("envprobe");
 }

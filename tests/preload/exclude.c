@@ -90,5 +90,5 @@ int main(int argc, char **argv)
     CHECKF(table_ok(t), "[%s] the library's table was overwritten after the scope", mode);
     CHECK(table() == t);
     dlclose(h);
-    return ph_done(mode);
+    return check_done(mode);
 }

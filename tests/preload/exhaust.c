@@ -128,8 +128,7 @@ static void do_abort(void)
 {
     offheap_scope_begin();
     int got = fill_pool(100000, 1000, NULL);
-    ph_fail(__FILE__, __LINE__, "OFFHEAP_ON_EXHAUST=abort: %d allocations then NULL instead of an abort", got);
-    _exit(1);
+    FATAL("OFFHEAP_ON_EXHAUST=abort: %d allocations then NULL instead of an abort", got);
 }
 
 /* Under OFFHEAP_ON_EXHAUST=abort: a malloc no allocator can serve
@@ -159,5 +158,5 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "abort")) do_abort();
     else if (!strcmp(argv[1], "huge")) huge();
     else REQUIRE(!"mode");
-    return ph_done(argv[1]);
+    return check_done(argv[1]);
 }

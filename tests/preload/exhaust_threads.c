@@ -23,16 +23,16 @@ static void *filler(void *arg)
             errno = 0;
             b[n] = malloc(40000 + (n % 3) * 100000);
             if (!b[n]) {
-                if (errno != ENOMEM) ph_fail(__FILE__, __LINE__, "thread %u: NULL without ENOMEM (%d)", id, errno);
+                if (errno != ENOMEM) FAIL("thread %u: NULL without ENOMEM (%d)", id, errno);
                 break;
             }
             ph_fill(b[n], 40000, id * 1000 + (unsigned)n);
         }
-        if (n == 200) ph_fail(__FILE__, __LINE__, "thread %u: 200 blocks from an 8M pool", id);
+        if (n == 200) FAIL("thread %u: 200 blocks from an 8M pool", id);
         pthread_barrier_wait(&bar); /* everyone is full now */
         for (int i = 0; i < n; i++)
             if (!ph_intact(b[i], 40000, id * 1000 + (unsigned)i)) {
-                ph_fail(__FILE__, __LINE__, "thread %u round %d: block %d overwritten", id, round, i);
+                FAIL("thread %u round %d: block %d overwritten", id, round, i);
                 break;
             }
         offheap_scope_end();
@@ -59,5 +59,5 @@ int main(void)
     void *big = malloc(6u << 20);
     CHECK(big && offheap_owns(big));
     offheap_scope_end();
-    return ph_done("exhaust_threads");
+    return check_done("exhaust_threads");
 }

@@ -45,5 +45,5 @@ int main(void)
     offheap_scope_begin();
     for (int i = 0; i < 100; i++) memset(malloc(3000), 3, 3000);
     printf("exit_in_scope: exiting three scopes deep\n");
-    exit(ph_failures ? 1 : 0);
+    exit(check_failures() ? 1 : 0);
 }

@@ -28,7 +28,7 @@ static void *churn(void *arg)
             size_t n = i == 5 ? 2 * MiB : 5000;
             unsigned char *p = malloc(n);
             if (!p || !offheap_owns(p)) {
-                ph_fail(__FILE__, __LINE__, "helper %u: malloc in scope", id);
+                FAIL("helper %u: malloc in scope", id);
                 break;
             }
             memset(p, (int)id, n);
@@ -82,10 +82,8 @@ static int wait_child(pid_t pid, const char *who)
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) {
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
-            if (WIFEXITED(st))
-                ph_fail(__FILE__, __LINE__, "%s: child exit status %d (bit mask of failed steps)", who,
-                        WEXITSTATUS(st));
-            else ph_fail(__FILE__, __LINE__, "%s: child killed by signal %d", who, WTERMSIG(st));
+            if (WIFEXITED(st)) FAIL("%s: child exit status %d (bit mask of failed steps)", who, WEXITSTATUS(st));
+            else FAIL("%s: child killed by signal %d", who, WTERMSIG(st));
             return -1;
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -93,7 +91,7 @@ static int wait_child(pid_t pid, const char *who)
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    ph_fail(__FILE__, __LINE__, "%s: child did not exit within 10 s (deadlock after fork?)", who);
+    FAIL("%s: child did not exit within 10 s (deadlock after fork?)", who);
     return -1;
 }
 
@@ -108,11 +106,10 @@ static void *forker_thread(void *arg)
     for (int i = 0; i < 5; i++) {
         pid_t pid = fork();
         if (pid == 0) _exit(child(pre, 3000, big, 2 * MiB));
-        if (pid < 0) ph_fail(__FILE__, __LINE__, "fork failed");
+        if (pid < 0) FAIL("fork failed");
         else wait_child(pid, "fork from a thread");
     }
-    if (!ph_intact(pre, 3000, 7) || !ph_intact(big, 2 * MiB, 8))
-        ph_fail(__FILE__, __LINE__, "forking thread's blocks changed");
+    if (!ph_intact(pre, 3000, 7) || !ph_intact(big, 2 * MiB, 8)) FAIL("forking thread's blocks changed");
     offheap_scope_end();
     return NULL;
 }
@@ -153,5 +150,5 @@ int main(void)
 
     atomic_store(&stop, 1);
     for (int i = 0; i < 3; i++) pthread_join(helpers[i], NULL);
-    return ph_done("fork");
+    return check_done("fork");
 }

@@ -318,5 +318,5 @@ int main(void)
     offheap_scope_end();
     in_scope = 0;
     run_all();
-    return ph_done("glibc_contracts");
+    return check_done("glibc_contracts");
 }

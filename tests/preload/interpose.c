@@ -122,5 +122,5 @@ int main(void)
     char *after_trim = calloc(1, 3u << 20);
     CHECK(after_trim && offheap_owns(after_trim) && ph_all(after_trim, 3u << 20, 0));
     offheap_scope_end();
-    return ph_done("interpose");
+    return check_done("interpose");
 }

@@ -36,7 +36,7 @@ int main(void)
     memalign_fn lma = (memalign_fn)(uintptr_t)sym("__libc_memalign");
     (void)sym("__libc_valloc");
     (void)sym("__libc_pvalloc");
-    if (ph_failures) return ph_done("libc_aliases"); /* mixing would crash */
+    if (check_failures()) return check_done("libc_aliases"); /* mixing would crash */
     for (int scope = 0; scope < 2; scope++) {
         if (scope) offheap_scope_begin();
         if (lm && lf) {
@@ -64,5 +64,5 @@ int main(void)
         }
         if (scope) offheap_scope_end();
     }
-    return ph_done("libc_aliases");
+    return check_done("libc_aliases");
 }

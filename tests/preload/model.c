@@ -193,7 +193,7 @@ static void *run(void *arg)
         }
         if (s % 5000 == 0)
             for (int i = 0; i < nb; i++) check_block(i, s);
-        if (ph_failures > 20) break;
+        if (check_failures() > 20) break;
     }
     while (escape) {
         offheap_escape_end();
@@ -233,5 +233,5 @@ int main(int argc, char **argv)
             REQUIRE(pthread_create(&t[i], NULL, run, (void *)(uintptr_t)(seed * 1000 + (uint64_t)i)) == 0);
         for (int i = 0; i < nthreads; i++) pthread_join(t[i], NULL);
     }
-    return ph_done("model");
+    return check_done("model");
 }

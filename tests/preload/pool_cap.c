@@ -49,5 +49,5 @@ int main(void)
     offheap_scope_end();
     printf("cap %zu: %d blocks, %zu bytes, pool %llu, slabs %llu x %llu\n", cap, n, total,
            (unsigned long long)s.pool_reserved, (unsigned long long)s.slabs_total, (unsigned long long)s.slab_size);
-    return ph_done("pool_cap");
+    return check_done("pool_cap");
 }

@@ -25,5 +25,5 @@ int main(void)
             offheap_scope_end();
         }
     }
-    return ph_done(OFFHEAP_LOADED() ? "rpath_dlopen (preloaded)" : "rpath_dlopen (plain)");
+    return check_done(OFFHEAP_LOADED() ? "rpath_dlopen (preloaded)" : "rpath_dlopen (plain)");
 }

@@ -51,5 +51,5 @@ int main(void)
         CHECKF(after <= base + retain + 2 * slab_kb + 8 * 1024,
                "resident %ld KB after the scope end: more than base %ld + retain %ld KB", after, base, retain);
     }
-    return ph_done("rss_retain");
+    return check_done("rss_retain");
 }

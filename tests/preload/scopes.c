@@ -543,5 +543,5 @@ int main(void)
     escape_hatch();
     api_errors();
     CHECK(offheap_scope_depth() == 0);
-    return ph_done("scopes");
+    return check_done("scopes");
 }

@@ -50,5 +50,5 @@ int main(void)
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < 2; i++) pthread_join(sp[i], NULL);
-    return ph_done("stats_signal");
+    return check_done("stats_signal");
 }

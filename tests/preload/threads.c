@@ -14,16 +14,6 @@
 #define MiB ((size_t)1 << 20)
 #define NT 4
 
-static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
-#define TCHECK(cond)                                                                                                   \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            pthread_mutex_lock(&fail_lock);                                                                            \
-            ph_fail(__FILE__, __LINE__, "%s", #cond);                                                                  \
-            pthread_mutex_unlock(&fail_lock);                                                                          \
-        }                                                                                                              \
-    } while (0)
-
 /* ---- many threads, each its own scopes ---- */
 static void *worker(void *arg)
 {
@@ -37,13 +27,13 @@ static void *worker(void *arg)
             n[i] = 16 + (size_t)((id * 7919u + (unsigned)round * 104729u + (unsigned)i * 13u) % 6000u);
             if (i == 7 && round % 10 == 0) n[i] = 600000; /* a large run now and then */
             b[i] = malloc(n[i]);
-            TCHECK(b[i] && offheap_owns(b[i]));
+            CHECK(b[i] && offheap_owns(b[i]));
             ph_fill(b[i], n[i], id * 1000u + (unsigned)i);
         }
         offheap_scope_begin();
         for (int i = 0; i < 20; i++) memset(calloc(1, 3000), (int)id, 3000);
         offheap_scope_end();
-        for (int i = 0; i < K; i++) TCHECK(ph_intact(b[i], n[i], id * 1000u + (unsigned)i));
+        for (int i = 0; i < K; i++) CHECK(ph_intact(b[i], n[i], id * 1000u + (unsigned)i));
         offheap_scope_end();
         sched_yield();
     }
@@ -63,12 +53,12 @@ static void *holder(void *arg)
     for (int i = 0; i < 50; i++) {
         a_sizes[i] = i == 25 ? 3 * MiB : 100 + (size_t)i * 517u;
         a_blocks[i] = malloc(a_sizes[i]);
-        TCHECK(a_blocks[i] && offheap_owns(a_blocks[i]));
+        CHECK(a_blocks[i] && offheap_owns(a_blocks[i]));
         ph_fill(a_blocks[i], a_sizes[i], 500u + (unsigned)i);
     }
     pthread_barrier_wait(&bar); /* the other thread churns now */
     pthread_barrier_wait(&bar);
-    for (int i = 0; i < 50; i++) TCHECK(ph_intact(a_blocks[i], a_sizes[i], 500u + (unsigned)i));
+    for (int i = 0; i < 50; i++) CHECK(ph_intact(a_blocks[i], a_sizes[i], 500u + (unsigned)i));
     memset(a_blocks, 0, sizeof a_blocks); /* no global points into the ending scope (check mode scans) */
     offheap_scope_end();
     return NULL;
@@ -81,17 +71,17 @@ static void *churner(void *arg)
     /* free and realloc of the holder's live blocks from here. */
     for (int i = 0; i < 50; i += 2) free(a_blocks[i]);
     b_moved = realloc(a_blocks[1], 2 * a_sizes[1]);
-    TCHECK(b_moved && !offheap_owns(b_moved));
-    TCHECK(ph_intact(b_moved, a_sizes[1], 501));
+    CHECK(b_moved && !offheap_owns(b_moved));
+    CHECK(ph_intact(b_moved, a_sizes[1], 501));
     for (int r = 0; r < 40; r++) {
         offheap_scope_begin();
         for (int i = 0; i < 30; i++) {
             void *p = malloc(30000);
-            TCHECK(p && offheap_owns(p));
+            CHECK(p && offheap_owns(p));
             memset(p, 0xff, 30000);
         }
         void *big = malloc(2 * MiB);
-        TCHECK(big != NULL);
+        CHECK(big != NULL);
         memset(big, 0xfe, 2 * MiB);
         offheap_scope_end();
     }
@@ -103,9 +93,9 @@ static void *churner(void *arg)
 static void *outside(void *arg)
 {
     void **out = arg;
-    TCHECK(offheap_scope_depth() == 0);
+    CHECK(offheap_scope_depth() == 0);
     void *p = malloc(100);
-    TCHECK(p && !offheap_owns(p));
+    CHECK(p && !offheap_owns(p));
     *out = p;
     return NULL;
 }
@@ -115,13 +105,13 @@ static void *exit_in_scope(void *arg)
 {
     int how = (int)(uintptr_t)arg;
     if (how == 2) {
-        TCHECK(offheap_thread_tag() == 0);
+        CHECK(offheap_thread_tag() == 0);
     } else {
         offheap_scope_begin();
     }
     for (int i = 0; i < 60; i++) memset(malloc(100000), 1, 100000); /* several slabs */
     void *big = malloc(5 * MiB);
-    TCHECK(big && offheap_owns(big));
+    CHECK(big && offheap_owns(big));
     offheap_scope_begin();
     memset(malloc(3 * MiB), 2, 3 * MiB);
     if (how == 1) pthread_exit(NULL);
@@ -212,5 +202,5 @@ int main(void)
     void *p = malloc(4 * MiB);
     CHECK(p && offheap_owns(p));
     offheap_scope_end();
-    return ph_done("threads");
+    return check_done("threads");
 }

@@ -65,5 +65,5 @@ int main(void)
                "%d of %d threads got no scope, and it was not counted (misuse/exhausted)", (int)unscoped, N);
     }
     printf("%d threads scoped, %d refused\n", (int)scoped, (int)unscoped);
-    return ph_done("threads_limit");
+    return check_done("threads_limit");
 }

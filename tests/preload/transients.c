@@ -101,5 +101,5 @@ int main(int argc, char **argv)
     in_scope = 0;
     run(path);
     unlink(path);
-    return ph_done(argv[1]);
+    return check_done(argv[1]);
 }

@@ -28,6 +28,6 @@ int main(int argc, char **argv)
     }
     CHECK(sum == (unsigned long)(n + 1) * 45);
     CHECK(offheap_scope_depth() == 0);
-    if (ph_failures) return 1;
+    if (check_failures()) return 1;
     return 0; /* nothing on stdout: the strace counts are compared */
 }

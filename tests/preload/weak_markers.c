@@ -5,20 +5,12 @@
  * markers do nothing and the program runs normally; with it, the markers
  * open real scopes.  The argument says which case this run is.
  */
+#include "check.h"
 #include "offheap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                                               \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 /* Some work whose result does not depend on the allocator. */
 static unsigned long request(int i)
@@ -63,7 +55,7 @@ int main(int argc, char **argv)
         offheap_stats s;
         CHECK(offheap_stats_get(&s) == 0 && s.scopes >= 1000);
     }
-    if (failures) return 1;
-    printf("weak_markers (%s): all checks passed\n", argv[1]);
-    return 0;
+    char name[64];
+    snprintf(name, sizeof name, "weak_markers (%s)", argv[1]);
+    return check_done(name);
 }

@@ -16,6 +16,7 @@
  *
  *   cross_thread [ROUNDS]     default 20000
  */
+#include "check.h"
 #include "offheap.h"
 
 #include <malloc.h>
@@ -29,16 +30,12 @@
 
 #define PAIRS 3
 
-static _Atomic unsigned long failures, reallocs, in_scope_reallocs;
+static _Atomic unsigned long reallocs, in_scope_reallocs;
 
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        if (atomic_fetch_add(&failures, 1) < 20) {                                                                     \
-            fprintf(stderr, "cross_thread: ");                                                                         \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
+static void fail_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "cross_thread: ");
+}
 
 struct pair {
     pthread_mutex_t lock;
@@ -187,6 +184,8 @@ static void stats_of_unscoped_threads(void)
 
 int main(int argc, char **argv)
 {
+    check_set_prefix(fail_prefix);
+    check_set_max_reports(20);
     if (!OFFHEAP_LOADED()) {
         fprintf(stderr, "cross_thread: liboffheap.so not preloaded; skipping\n");
         return 77;
@@ -214,6 +213,6 @@ int main(int argc, char **argv)
     printf("cross_thread: %lu reallocs of another thread's live scope block (%lu from inside a scope), %llu moved "
            "out; %lu failures\n",
            atomic_load(&reallocs), atomic_load(&in_scope_reallocs), (unsigned long long)st.reallocs_moved_out,
-           atomic_load(&failures));
-    return atomic_load(&failures) ? 1 : 0;
+           check_failures());
+    return check_failures() ? 1 : 0;
 }

@@ -11,6 +11,7 @@
  * still holds its content and is freed; heap bytes (jemalloc
  * stats.allocated) end where they started and the pool is empty.
  */
+#include "check.h"
 #include "offheap.h"
 #include "offheap_pool.h"
 
@@ -63,11 +64,10 @@ int main(void)
            "%lu NULL, %lu corrupted; heap %zu -> %zu bytes after freeing them, %llu slabs in use\n",
            (unsigned long long)st.pool_reserved, fell_back, (unsigned long long)st.exhausted, nulls, bad, before, after,
            (unsigned long long)st.slabs_in_use);
-    if (nulls || bad || fell_back == 0) return 1;
-    if (after > before + (1u << 20)) {
-        printf("exhaust_fallback: FAIL: heap not back after freeing the fallback blocks\n");
-        return 1;
-    }
-    if (st.slabs_in_use > 1) return 1;
-    return 0;
+    CHECK(nulls == 0);
+    CHECK(bad == 0);
+    CHECKF(fell_back > 0, "nothing came from the heap: the pool did not run out");
+    CHECKF(after <= before + (1u << 20), "heap not back after freeing the fallback blocks");
+    CHECK(st.slabs_in_use <= 1);
+    return check_failures() ? 1 : 0;
 }

@@ -12,6 +12,7 @@
  *
  *   fork_pool [FORKS]     default 40
  */
+#include "check.h"
 #include "offheap_pool.h"
 
 #include <errno.h>
@@ -29,16 +30,14 @@
 
 static offheap_pool *shared;
 static _Atomic bool stop;
-static _Atomic unsigned long failures, cycles;
+static _Atomic unsigned long cycles;
 static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
 
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        atomic_fetch_add(&failures, 1);                                                                                \
-        fprintf(stderr, "fork_pool[%d]: ", (int)getpid());                                                             \
-        fprintf(stderr, __VA_ARGS__);                                                                                  \
-        fputc('\n', stderr);                                                                                           \
-    } while (0)
+/* Reports name the process: the parent and its forked children. */
+static void fail_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "fork_pool[%d]: ", (int)getpid());
+}
 
 static void *worker(void *arg)
 {
@@ -88,14 +87,14 @@ static int child(const char *before, unsigned seed)
         memset(offheap_arena_alloc(a, 1000), 4, 1000);
         offheap_arena_destroy(a);
     }
-    _exit(atomic_load(&failures) ? 1 : 0);
+    _exit(check_failures() ? 1 : 0);
 }
 
 int main(int argc, char **argv)
 {
+    check_set_prefix(fail_prefix);
     int forks = argc > 1 ? atoi(argv[1]) : 40;
-    if (offheap_pool_create(&shared, &(offheap_pool_config){.pool_size = 64 << 20, .slab_size = 64 << 10}) != 0)
-        return 1;
+    REQUIRE(offheap_pool_create(&shared, &(offheap_pool_config){.pool_size = 64 << 20, .slab_size = 64 << 10}) == 0);
     pthread_t t[3];
     for (uintptr_t i = 0; i < 3; i++) pthread_create(&t[i], NULL, worker, (void *)(i + 1));
     int hung = 0;
@@ -140,6 +139,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
     offheap_pool_destroy(shared);
     printf("fork_pool: %d forks while 3 threads ran %lu pool cycles: %d hung, %lu failures\n", forks,
-           atomic_load(&cycles), hung, atomic_load(&failures));
-    return atomic_load(&failures) ? 1 : 0;
+           atomic_load(&cycles), hung, check_failures());
+    return check_failures() ? 1 : 0;
 }

@@ -10,6 +10,7 @@
  * scope allocation must succeed: warm slabs of idle threads must not make the
  * pool report ENOMEM (nor fragment it against a large block).
  */
+#include "check.h"
 #include "offheap.h"
 
 #include <errno.h>
@@ -22,7 +23,6 @@
 
 static pthread_barrier_t done;
 static pthread_mutex_t turn = PTHREAD_MUTEX_INITIALIZER;
-static int failures;
 
 static void *idle_thread(void *arg)
 {
@@ -38,7 +38,7 @@ static void *idle_thread(void *arg)
     offheap_stats_get(&st);
     printf("idle_warm_slabs: thread %d: scope malloc(1000) %s (errno %d); then idle, %llu of %llu slabs in use\n", id,
            p ? "ok" : "FAILED", p ? 0 : e, (unsigned long long)st.slabs_in_use, (unsigned long long)st.slabs_total);
-    if (!p) failures++;
+    CHECKF(p != NULL, "thread %d: scope malloc(1000) failed with errno %d", id, e);
     pthread_mutex_unlock(&turn);
     pthread_barrier_wait(&done); /* idle, alive, no scope open */
     pthread_barrier_wait(&done); /* until main has tried its large block */
@@ -60,8 +60,8 @@ int main(void)
     offheap_scope_end();
     printf("idle_warm_slabs: main: scope malloc(3 MiB) with every other thread idle: %s (errno %d)\n",
            big ? "ok" : "FAILED", big ? 0 : e);
-    if (!big) failures++;
+    CHECKF(big != NULL, "scope malloc(3 MiB) failed with errno %d", e);
     pthread_barrier_wait(&done);
     for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
-    return failures ? 1 : 0;
+    return check_failures() ? 1 : 0;
 }

@@ -32,24 +32,13 @@
 #include <unistd.h>
 #include <vector>
 
+#include "check.h"
 #include "run_captured.h"
 
 namespace
 {
 
 int failures_in_round; // injected failures seen this round
-int bad;               // failed checks
-
-void check(bool ok, const char *what)
-{
-    if (!ok) {
-        bad++;
-        char buf[256];
-        int n = snprintf(buf, sizeof buf, "oom_cxx child: check failed: %s\n", what);
-        if (write(2, buf, (size_t)n) < 0) _exit(3);
-    }
-}
-
 struct alignas(64) Cache {
     char b[200];
 };
@@ -75,12 +64,12 @@ void workload()
     });
     may_fail([] {
         auto *c = new Cache;
-        check(((uintptr_t)c & 63) == 0, "aligned new 64");
+        CHECKF(((uintptr_t)c & 63) == 0, "aligned new 64");
         delete c;
     });
     may_fail([] {
         auto *p = new Page[2];
-        check(((uintptr_t)p & 4095) == 0, "aligned new[] 4096");
+        CHECKF(((uintptr_t)p & 4095) == 0, "aligned new[] 4096");
         delete[] p;
     });
     {
@@ -98,15 +87,15 @@ void workload()
         });
         bool intact = true;
         for (size_t i = 0; i < v.size(); i++) intact &= v[i] == (int)i;
-        check(intact, "vector kept its elements when growing failed");
+        CHECKF(intact, "vector kept its elements when growing failed");
     }
     may_fail([] {
         std::string s(100000, 'x');
         s += std::string(50000, 'y');
-        check(s.size() == 150000 && s[149999] == 'y', "string content");
+        CHECKF(s.size() == 150000 && s[149999] == 'y', "string content");
         std::map<int, std::string> m;
         for (int i = 0; i < 2000; i++) m[i] = std::to_string(i);
-        check(m[1999] == "1999", "map content");
+        CHECKF(m[1999] == "1999", "map content");
     });
     // An exception object is allocated with malloc (emergency pool when that
     // fails): throwing must still work.
@@ -125,13 +114,21 @@ void workload()
     } catch (const std::bad_alloc &) {
         threw = true;
     }
-    check(threw, "new char[SIZE_MAX / 2] throws bad_alloc");
-    check(new (std::nothrow) char[huge] == nullptr, "nothrow new of SIZE_MAX / 2 is nullptr");
+    CHECKF(threw, "new char[SIZE_MAX / 2] throws bad_alloc");
+    CHECKF(new (std::nothrow) char[huge] == nullptr, "nothrow new of SIZE_MAX / 2 is nullptr");
+}
+
+void child_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "oom_cxx child: ");
 }
 
 int child()
 {
     if (!OFFHEAP_LOADED()) return 77;
+    // check.h reports with one write(2) from the stack: no stdio, which
+    // could allocate under the injected fault.
+    check_set_prefix(child_prefix);
     int per_round[4];
     for (int r = 0; r < 4; r++) {
         failures_in_round = 0;
@@ -147,15 +144,15 @@ int child()
     int faulted = 0, first = -1;
     for (int r = 0; r < 4; r++)
         if (per_round[r]) faulted++, first = first < 0 ? r : first;
-    check(faulted <= 1, "failures in more than one round (one fault injected)");
+    CHECKF(faulted <= 1, "failures in more than one round (one fault injected)");
     offheap_stats st;
     offheap_stats_get(&st);
     /* The warm slab, and runs a rescue kept alive (a failed allocation can
      * leave a scope pointer behind in freed heap memory, which the rescue
      * cannot tell from a live reference). */
-    check(st.slabs_in_use <= 1 + st.pinned_bytes / st.slab_size, "slabs left in use after every scope ended");
+    CHECKF(st.slabs_in_use <= 1 + st.pinned_bytes / st.slab_size, "slabs left in use after every scope ended");
     printf("failures=%d first=%d\n", per_round[0] + per_round[1] + per_round[2] + per_round[3], first);
-    return bad ? 1 : 0;
+    return check_failures() ? 1 : 0;
 }
 
 struct Result {

@@ -18,6 +18,7 @@
  */
 #include "offheap_pool.h"
 
+#include "check.h"
 #include "core/fault.h"
 #include "core/os.h"
 
@@ -27,19 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int bad;
 static int failures;        /* failed calls in this workload */
 static int create_failures; /* of which creates (none in a clean run) */
-
-#define CHECK(c, ...)                                                                                                  \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            fprintf(stderr, "oom_pool: %s:%d: check failed: %s: ", __FILE__, __LINE__, #c);                            \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-            bad++;                                                                                                     \
-        }                                                                                                              \
-    } while (0)
 
 static void fill(char *p, size_t n, unsigned seed)
 {
@@ -60,10 +50,10 @@ static int create(offheap_pool **out, const offheap_pool_config *cfg, const char
     *out = (offheap_pool *)(uintptr_t)0x10;
     int err = offheap_pool_create(out, cfg);
     if (err) {
-        CHECK(err == ENOMEM, "%s: create gave %d", what, err);
-        CHECK(*out == NULL, "%s: failed create left *out set", what);
-        CHECK(oh_os_mapped_bytes() == mapped, "%s: failed create left %zu bytes mapped", what,
-              oh_os_mapped_bytes() - mapped);
+        CHECKF(err == ENOMEM, "%s: create gave %d", what, err);
+        CHECKF(*out == NULL, "%s: failed create left *out set", what);
+        CHECKF(oh_os_mapped_bytes() == mapped, "%s: failed create left %zu bytes mapped", what,
+               oh_os_mapped_bytes() - mapped);
         failures++;
         create_failures++;
     }
@@ -90,7 +80,7 @@ static void pool_work(const offheap_pool_config *cfg, const char *what)
                 char *p =
                     aligned ? offheap_pool_alloc_aligned(pool, sizes[i], 4096) : offheap_pool_alloc(pool, sizes[i]);
                 if (!p) {
-                    CHECK(errno == ENOMEM, "%s: alloc(%zu) errno %d", what, sizes[i], errno);
+                    CHECKF(errno == ENOMEM, "%s: alloc(%zu) errno %d", what, sizes[i], errno);
                     failures++;
                     continue;
                 }
@@ -99,9 +89,9 @@ static void pool_work(const offheap_pool_config *cfg, const char *what)
                 if (nh < 64) h[nh++] = (struct held){p, sizes[i], seed};
             }
         }
-        for (int j = 0; j < nh; j++) CHECK(same(h[j].p, h[j].n, h[j].seed), "%s: block %d content", what, j);
+        for (int j = 0; j < nh; j++) CHECKF(same(h[j].p, h[j].n, h[j].seed), "%s: block %d content", what, j);
         (void)offheap_pool_release(pool);
-        for (int j = 0; j < nh; j++) CHECK(same(h[j].p, h[j].n, h[j].seed), "%s: block %d after release", what, j);
+        for (int j = 0; j < nh; j++) CHECKF(same(h[j].p, h[j].n, h[j].seed), "%s: block %d after release", what, j);
         offheap_pool_reset(pool);
         nh = 0;
     }
@@ -114,16 +104,16 @@ static void arena_work(size_t size, const char *what)
     offheap_arena *a = (offheap_arena *)(uintptr_t)0x10;
     int err = offheap_arena_create(&a, size);
     if (err) {
-        CHECK(err == ENOMEM, "%s: arena create gave %d", what, err);
-        CHECK(oh_os_mapped_bytes() == mapped, "%s: failed arena create left bytes mapped", what);
+        CHECKF(err == ENOMEM, "%s: arena create gave %d", what, err);
+        CHECKF(oh_os_mapped_bytes() == mapped, "%s: failed arena create left bytes mapped", what);
         failures++;
         create_failures++;
         return;
     }
     char *p = offheap_arena_alloc(a, size);
-    CHECK(p != NULL, "%s: arena alloc", what);
+    CHECKF(p != NULL, "%s: arena alloc", what);
     if (p) fill(p, size, 9);
-    if (p) CHECK(same(p, size, 9), "%s: arena content", what);
+    if (p) CHECKF(same(p, size, 9), "%s: arena content", what);
     offheap_arena_destroy(a);
 }
 
@@ -140,34 +130,40 @@ static void workload(void)
     arena_work(3 << 20, "arena 3M");
 }
 
+static void fail_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "oom_pool: ");
+}
+
 int main(void)
 {
+    check_set_prefix(fail_prefix);
     size_t start = oh_os_mapped_bytes();
     /* The "small cap" pool runs out for real: those failures are the
      * baseline. */
     workload();
     int clean = failures;
-    CHECK(clean > 0 && clean < 20, "clean workload failed %d times", clean);
+    CHECKF(clean > 0 && clean < 20, "clean workload failed %d times", clean);
     unsigned long walked[2] = {0, 0}, hit[2] = {0, 0};
     for (int every = 0; every < 2; every++) {
         for (unsigned long n = 1; n < 10000; n++) {
             oh_fault_arm(OH_FAULT_MMAP, n, every);
             workload();
             oh_fault_arm(OH_FAULT_MMAP, 0, false);
-            CHECK(oh_os_mapped_bytes() == start, "N=%lu every=%d: %zu bytes still mapped after the workload", n, every,
-                  oh_os_mapped_bytes() - start);
+            CHECKF(oh_os_mapped_bytes() == start, "N=%lu every=%d: %zu bytes still mapped after the workload", n, every,
+                   oh_os_mapped_bytes() - start);
             walked[every] = n;
             if (failures == clean && create_failures == 0) break; /* past the last call */
             hit[every]++;
             /* Usable afterwards. */
             workload();
-            CHECK(failures == clean, "N=%lu every=%d: the workload after the fault failed %d times (%d clean)", n,
-                  every, failures, clean);
-            if (bad > 20) return 1;
+            CHECKF(failures == clean, "N=%lu every=%d: the workload after the fault failed %d times (%d clean)", n,
+                   every, failures, clean);
+            if (check_failures() > 20) return 1;
         }
     }
     printf("oom_pool: once: N = 1..%lu (%lu failing), every call from N on: N = 1..%lu (%lu failing); %s\n", walked[0],
-           hit[0], walked[1], hit[1], bad ? "FAILED" : "all handled");
-    CHECK(hit[0] > 0 && hit[1] > 0, "no fault reached");
-    return bad ? 1 : 0;
+           hit[0], walked[1], hit[1], check_failures() ? "FAILED" : "all handled");
+    CHECKF(hit[0] > 0 && hit[1] > 0, "no fault reached");
+    return check_failures() ? 1 : 0;
 }

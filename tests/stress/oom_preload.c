@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,35 +38,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "run_captured.h"
 
 #define ROUNDS 4
 
 static int nulls;      /* failed allocations in this round */
-static int bad;        /* failed checks */
 static int scopes_off; /* a scope_begin that did not open */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof buf - 1) n = (int)sizeof buf - 1;
-    if (write(2, buf, (size_t)n) < 0) _exit(3);
-}
-
-#define CHECK(c, ...)                                                                                                  \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            say("oom_preload child: %s:%d: check failed: %s: ", __FILE__, __LINE__, #c);                               \
-            say(__VA_ARGS__);                                                                                          \
-            say("\n");                                                                                                 \
-            bad++;                                                                                                     \
-        }                                                                                                              \
-    } while (0)
 
 static void fill(char *p, size_t n, unsigned seed)
 {
@@ -85,12 +62,12 @@ static bool same(const char *p, size_t n, unsigned seed)
 static char *took(char *p, size_t n, const char *what)
 {
     if (!p) {
-        CHECK(errno == ENOMEM, "%s(%zu) NULL with errno %d", what, n, errno);
+        CHECKF(errno == ENOMEM, "%s(%zu) NULL with errno %d", what, n, errno);
         nulls++;
         return NULL;
     }
     fill(p, n, (unsigned)n);
-    CHECK(same(p, n, (unsigned)n), "%s(%zu) content", what, n);
+    CHECKF(same(p, n, (unsigned)n), "%s(%zu) content", what, n);
     return p;
 }
 
@@ -106,11 +83,11 @@ static void heap_calls(void)
         errno = 0;
         char *r = realloc(a, 5000);
         if (!r) {
-            CHECK(errno == ENOMEM, "realloc NULL errno %d", errno);
-            CHECK(same(a, 100, 100), "failed realloc kept the block");
+            CHECKF(errno == ENOMEM, "realloc NULL errno %d", errno);
+            CHECKF(same(a, 100, 100), "failed realloc kept the block");
             nulls++;
         } else {
-            CHECK(same(r, 100, 100), "realloc kept content");
+            CHECKF(same(r, 100, 100), "realloc kept content");
             a = r;
         }
     }
@@ -119,9 +96,9 @@ static void heap_calls(void)
     void *e = NULL;
     errno = 1234;
     int r = posix_memalign(&e, 4096, 3000);
-    CHECK(errno == 1234, "posix_memalign changed errno");
+    CHECKF(errno == 1234, "posix_memalign changed errno");
     if (r) {
-        CHECK(r == ENOMEM && e == NULL, "posix_memalign gave %d", r);
+        CHECKF(r == ENOMEM && e == NULL, "posix_memalign gave %d", r);
         nulls++;
     } else {
         fill(e, 3000, 3);
@@ -157,9 +134,9 @@ static void scope_calls(void)
     errno = 0;
     char *z = calloc(1, 700000);
     if (z) {
-        for (size_t i = 0; i < 700000; i += 4096) CHECK(z[i] == 0, "scope calloc not zero");
+        for (size_t i = 0; i < 700000; i += 4096) CHECKF(z[i] == 0, "scope calloc not zero");
     } else {
-        CHECK(errno == ENOMEM, "scope calloc errno %d", errno);
+        CHECKF(errno == ENOMEM, "scope calloc errno %d", errno);
         nulls++;
     }
     errno = 0;
@@ -168,10 +145,10 @@ static void scope_calls(void)
         errno = 0;
         char *g = realloc(al, 20000);
         if (!g) {
-            CHECK(errno == ENOMEM, "scope realloc errno %d", errno);
+            CHECKF(errno == ENOMEM, "scope realloc errno %d", errno);
             nulls++;
         } else {
-            CHECK(same(g, 5000, 5000), "scope realloc content");
+            CHECKF(same(g, 5000, 5000), "scope realloc content");
         }
     }
     /* A nested scope on top. */
@@ -180,15 +157,15 @@ static void scope_calls(void)
     free(took(malloc(200000), 200000, "inner scope malloc"));
     offheap_scope_end();
     for (int i = 0; i < 6; i++)
-        if (keep[i]) CHECK(same(keep[i], 1000, 1000), "scope block content");
-    if (big) CHECK(same(big, 3 << 20, 3 << 20), "scope large block content");
+        if (keep[i]) CHECKF(same(keep[i], 1000, 1000), "scope block content");
+    if (big) CHECKF(same(big, 3 << 20, 3 << 20), "scope large block content");
     /* A heap block from inside the scope, via an escape. */
     offheap_escape_begin();
     errno = 0;
     char *esc = took(malloc(4000), 4000, "escape malloc");
     offheap_escape_end();
     offheap_scope_end();
-    if (esc) CHECK(!offheap_owns(esc) && same(esc, 4000, 4000), "escaped block");
+    if (esc) CHECKF(!offheap_owns(esc) && same(esc, 4000, 4000), "escaped block");
     free(esc);
 }
 
@@ -196,7 +173,7 @@ static void tag_calls(void)
 {
     int r = offheap_thread_tag();
     if (r) {
-        CHECK(r == ENOMEM, "thread_tag gave %d", r);
+        CHECKF(r == ENOMEM, "thread_tag gave %d", r);
         scopes_off++;
         return;
     }
@@ -204,10 +181,10 @@ static void tag_calls(void)
         errno = 0;
         took(malloc(5000), 5000, "tagged malloc");
     }
-    CHECK(offheap_thread_reset() == 0, "thread_reset");
+    CHECKF(offheap_thread_reset() == 0, "thread_reset");
     errno = 0;
     took(malloc(300000), 300000, "tagged malloc");
-    CHECK(offheap_thread_untag() == 0, "thread_untag");
+    CHECKF(offheap_thread_untag() == 0, "thread_untag");
 }
 
 static void *thread_main(void *arg)
@@ -227,9 +204,18 @@ static size_t heap_bytes(void)
     return sample ? sample(OFFHEAP_PRESSURE_HEAP) : 0;
 }
 
+static void child_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "oom_preload child: ");
+}
+
 static int child(size_t base, size_t base_slabs)
 {
     if (!OFFHEAP_LOADED()) return 77;
+    /* Failed checks are reported by check.h with one write(2) from the
+     * stack: no stdio, which could allocate under the injected fault (and
+     * move it) or fail. */
+    check_set_prefix(child_prefix);
     int nulls_in[ROUNDS] = {0};
     size_t heap_after[ROUNDS] = {0};
     size_t heap0 = heap_bytes();
@@ -241,7 +227,7 @@ static int child(size_t base, size_t base_slabs)
         pthread_t t;
         int r = pthread_create(&t, NULL, thread_main, NULL);
         if (r) {
-            CHECK(r == EAGAIN || r == ENOMEM, "pthread_create gave %d", r);
+            CHECKF(r == EAGAIN || r == ENOMEM, "pthread_create gave %d", r);
             nulls++;
         } else {
             pthread_join(t, NULL);
@@ -253,28 +239,28 @@ static int child(size_t base, size_t base_slabs)
     for (int round = 0; round < ROUNDS; round++)
         if (nulls_in[round]) faulted++, first = first < 0 ? round : first;
     /* One fault injected: one round sees it, the next ones are clean. */
-    CHECK(faulted <= 1, "failures in %d rounds (one fault injected): %d %d %d %d", faulted, nulls_in[0], nulls_in[1],
-          nulls_in[2], nulls_in[3]);
+    CHECKF(faulted <= 1, "failures in %d rounds (one fault injected): %d %d %d %d", faulted, nulls_in[0], nulls_in[1],
+           nulls_in[2], nulls_in[3]);
     bool heap_check = !getenv("OOM_NO_HEAP_CHECK");
     if (first < ROUNDS - 2 && heap_check)
-        CHECK(heap_after[ROUNDS - 1] == heap_after[ROUNDS - 2], "heap grows: %zu then %zu bytes",
-              heap_after[ROUNDS - 2], heap_after[ROUNDS - 1]);
+        CHECKF(heap_after[ROUNDS - 1] == heap_after[ROUNDS - 2], "heap grows: %zu then %zu bytes",
+               heap_after[ROUNDS - 2], heap_after[ROUNDS - 1]);
     size_t grew = heap_after[ROUNDS - 1] - heap0;
-    CHECK(base == 0 || !heap_check || grew <= base, "heap grew by %zu bytes, a clean run by %zu", grew, base);
+    CHECKF(base == 0 || !heap_check || grew <= base, "heap grew by %zu bytes, a clean run by %zu", grew, base);
     offheap_stats st;
-    CHECK(offheap_stats_get(&st) == 0, "stats");
+    CHECKF(offheap_stats_get(&st) == 0, "stats");
     /* At most the warm slab.  Check mode keeps released runs in a quarantine
      * bounded at 64 MiB (src/check.c Q_BYTES); how full it is depends on
      * timing, so a clean child's count (base_slabs) is only reported. */
     size_t limit = getenv("OFFHEAP_CHECK") ? (size_t)(64ull << 20) / st.slab_size + 2 : 1;
-    CHECK(st.slabs_in_use <= limit, "%llu slabs in use after every scope ended (limit %zu, a clean run: %zu)",
-          (unsigned long long)st.slabs_in_use, limit, base_slabs);
-    CHECK(st.misuse == 0, "misuse %llu", (unsigned long long)st.misuse);
+    CHECKF(st.slabs_in_use <= limit, "%llu slabs in use after every scope ended (limit %zu, a clean run: %zu)",
+           (unsigned long long)st.slabs_in_use, limit, base_slabs);
+    CHECKF(st.misuse == 0, "misuse %llu", (unsigned long long)st.misuse);
     /* Report to the driver on stdout: grew, nulls, scopes_off. */
     printf("grew=%zu nulls=%d scopes_off=%d slabs=%llu first=%d\n", grew,
            nulls_in[0] + nulls_in[1] + nulls_in[2] + nulls_in[3], scopes_off, (unsigned long long)st.slabs_in_use,
            first);
-    return bad ? 1 : 0;
+    return check_failures() ? 1 : 0;
 }
 
 /* ---- driver ------------------------------------------------------------ */

@@ -16,6 +16,7 @@
  *
  *   stress_fork [FORKS]     default 60
  */
+#include "check.h"
 #include "offheap.h"
 
 #include <errno.h>
@@ -32,15 +33,13 @@
 #include <unistd.h>
 
 static _Atomic bool stop;
-static _Atomic unsigned long failures, worker_scopes;
+static _Atomic unsigned long worker_scopes;
 
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        atomic_fetch_add(&failures, 1);                                                                                \
-        fprintf(stderr, "stress_fork[%d]: %s:%d: ", (int)getpid(), __FILE__, __LINE__);                                \
-        fprintf(stderr, __VA_ARGS__);                                                                                  \
-        fputc('\n', stderr);                                                                                           \
-    } while (0)
+/* Reports name the process: the parent and its forked children. */
+static void fail_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "stress_fork[%d]: ", (int)getpid());
+}
 
 static void fill(char *p, size_t n, unsigned seed)
 {
@@ -127,7 +126,7 @@ static int child(char *mine, size_t n, unsigned seed, bool in_scope)
     if (h && !check(h, 100000, 5)) FAIL("child: heap block corrupted");
     free(h);
     atexit(child_exit_hook);
-    exit(atomic_load(&failures) ? 1 : 0);
+    exit(check_failures() ? 1 : 0);
 }
 
 /* Fork from a second, tagged thread (the child's only thread is then a
@@ -165,6 +164,7 @@ static void *tagged_forker(void *arg)
 
 int main(int argc, char **argv)
 {
+    check_set_prefix(fail_prefix);
     if (!OFFHEAP_LOADED()) {
         fprintf(stderr, "stress_fork: liboffheap.so not preloaded; skipping\n");
         return 77;
@@ -236,5 +236,5 @@ int main(int argc, char **argv)
     printf("stress_fork: %d forks (half inside a scope, a quarter from a tagged thread) while 4 threads ran %lu "
            "scopes: %d hung, %d failed\n",
            forks, atomic_load(&worker_scopes), hung, bad);
-    return atomic_load(&failures) ? 1 : 0;
+    return check_failures() ? 1 : 0;
 }

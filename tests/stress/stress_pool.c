@@ -15,6 +15,7 @@
  *
  *   stress_pool [SECONDS]    default 8
  */
+#include "check.h"
 #include "offheap_pool.h"
 
 #include <errno.h>
@@ -44,16 +45,12 @@ static pthread_barrier_t bar;
  * allocation, so the releaser pauses while the pool is reset. */
 static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic bool stop;
-static _Atomic unsigned long failures, total_blocks, releases, enomem;
+static _Atomic unsigned long total_blocks, releases, enomem;
 
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        if (atomic_fetch_add(&failures, 1) < 20) {                                                                     \
-            fprintf(stderr, "stress_pool: ");                                                                          \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
+static void fail_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "stress_pool: ");
+}
 
 static inline uint8_t pat(uint32_t seed, size_t i)
 {
@@ -164,12 +161,11 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    check_set_prefix(fail_prefix);
+    check_set_max_reports(20);
     int seconds = argc > 1 ? atoi(argv[1]) : 8;
     /* 12 MiB of 256 KiB slabs: four threads reach the cap now and then. */
-    if (offheap_pool_create(&pool, &(offheap_pool_config){.pool_size = 12 << 20, .slab_size = 256 << 10}) != 0) {
-        fprintf(stderr, "stress_pool: create failed\n");
-        return 1;
-    }
+    REQUIRE(offheap_pool_create(&pool, &(offheap_pool_config){.pool_size = 12 << 20, .slab_size = 256 << 10}) == 0);
     pthread_barrier_init(&bar, NULL, THREADS + 1);
     pthread_t t[THREADS], rel;
     for (intptr_t i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, worker, (void *)i);
@@ -199,6 +195,6 @@ int main(int argc, char **argv)
     pthread_join(rel, NULL);
     offheap_pool_destroy(pool);
     printf("stress_pool: %lu rounds, %lu blocks, %lu ENOMEM at the cap, %lu concurrent releases, %lu failures\n",
-           rounds, atomic_load(&total_blocks), atomic_load(&enomem), atomic_load(&releases), atomic_load(&failures));
-    return atomic_load(&failures) ? 1 : 0;
+           rounds, atomic_load(&total_blocks), atomic_load(&enomem), atomic_load(&releases), check_failures());
+    return check_failures() ? 1 : 0;
 }

@@ -19,6 +19,7 @@
  *
  *   stress_scopes [SECONDS]     default 10
  */
+#include "check.h"
 #include "offheap.h"
 #include "offheap_pool.h"
 
@@ -40,16 +41,12 @@
 #define MAILBOX 1024
 
 static _Atomic bool stop;
-static _Atomic unsigned long failures, scopes_done, heap_frees_foreign, scope_frees_foreign, churned;
+static _Atomic unsigned long scopes_done, heap_frees_foreign, scope_frees_foreign, churned;
 
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        if (atomic_fetch_add(&failures, 1) < 20) {                                                                     \
-            fprintf(stderr, "stress_scopes: %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
+static void fail_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "stress_scopes: ");
+}
 
 /* ---- content ------------------------------------------------------------ */
 
@@ -378,6 +375,8 @@ static size_t heap_bytes(void)
 
 int main(int argc, char **argv)
 {
+    check_set_prefix(fail_prefix);
+    check_set_max_reports(20);
     if (!OFFHEAP_LOADED()) {
         fprintf(stderr, "stress_scopes: liboffheap.so not preloaded; skipping\n");
         return 77;
@@ -407,6 +406,6 @@ int main(int argc, char **argv)
            "short threads, %lu malloc_trim; slabs in use %llu, heap %zu -> %zu bytes; %lu failures\n",
            seconds, atomic_load(&scopes_done), atomic_load(&heap_frees_foreign), atomic_load(&scope_frees_foreign),
            atomic_load(&churned), atomic_load(&trims), (unsigned long long)st.slabs_in_use, heap0, heap1,
-           atomic_load(&failures));
-    return atomic_load(&failures) ? 1 : 0;
+           check_failures());
+    return check_failures() ? 1 : 0;
 }

@@ -7,10 +7,13 @@
  * body serves three programs: a C program (test_pool_abi), a C++ program
  * (test_pool_cxx) and a dlopen'ed plugin (pool_plugin, test_pool_plugin).
  *
- * oh_inline_checks() returns the number of failed checks and prints each.
+ * oh_inline_checks() returns the number of its checks that failed; each is
+ * reported by tests/common/check.h.
  */
 #ifndef OH_POOL_INLINE_CHECKS_H
 #define OH_POOL_INLINE_CHECKS_H
+
+#include "check.h"
 
 #include <offheap_pool.h>
 
@@ -22,22 +25,17 @@
 #define OH_BYTES(value) (static_cast<char *>(value))
 #define OH_ADDR(value) (reinterpret_cast<uintptr_t>(value))
 #define OH_SIZE(value) (static_cast<size_t>(value))
+#define OH_INT(value) (static_cast<int>(value))
 #define OH_NULLPTR nullptr
 #else
 #define OH_BYTES(value) ((char *)(value))
 #define OH_ADDR(value) ((uintptr_t)(value))
 #define OH_SIZE(value) ((size_t)(value))
+#define OH_INT(value) ((int)(value))
 #define OH_NULLPTR NULL
 #endif
 
 #define OH_KIB (OH_SIZE(1024))
-#define OH_CHECK(cond)                                                                                                 \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 typedef void *(*oh_alloc_fn)(offheap_pool *, size_t);
 
@@ -47,21 +45,19 @@ static inline size_t oh_round16(size_t n)
 }
 
 /* NULL with errno == err through both entries. */
-static int oh_expect_error(offheap_pool *pool, size_t size, int err, oh_alloc_fn exported)
+static void oh_expect_error(offheap_pool *pool, size_t size, int err, oh_alloc_fn exported)
 {
-    int failures = 0;
     errno = 0;
     void *p = offheap_pool_alloc(pool, size);
-    OH_CHECK(p == OH_NULLPTR && errno == err);
+    CHECK(p == OH_NULLPTR && errno == err);
     errno = 0;
     p = exported(pool, size);
-    OH_CHECK(p == OH_NULLPTR && errno == err);
-    return failures;
+    CHECK(p == OH_NULLPTR && errno == err);
 }
 
 static int oh_inline_checks(void)
 {
-    int failures = 0;
+    unsigned long failures_before = check_failures();
     /* volatile: the compiler may not see through it and inline the call */
     oh_alloc_fn volatile exported_v = offheap_pool_alloc;
     oh_alloc_fn exported = exported_v;
@@ -75,21 +71,21 @@ static int oh_inline_checks(void)
     cfg.prealloc = false;
     cfg.huge_pages = false;
     offheap_pool *pool = OH_NULLPTR;
-    OH_CHECK(offheap_pool_create(&pool, &cfg) == 0);
-    if (!pool) return failures;
+    CHECK(offheap_pool_create(&pool, &cfg) == 0);
+    if (!pool) return OH_INT(check_failures() - failures_before);
 
     /* EINVAL and ENOMEM exactly as documented. */
-    failures += oh_expect_error(OH_NULLPTR, 16, EINVAL, exported);
-    failures += oh_expect_error(pool, 0, EINVAL, exported);
-    failures += oh_expect_error(pool, SIZE_MAX, ENOMEM, exported);
-    failures += oh_expect_error(pool, SIZE_MAX - 15, ENOMEM, exported);
-    failures += oh_expect_error(pool, SIZE_MAX / 2 + 1, ENOMEM, exported);
-    failures += oh_expect_error(pool, cap + 1, ENOMEM, exported);
+    oh_expect_error(OH_NULLPTR, 16, EINVAL, exported);
+    oh_expect_error(pool, 0, EINVAL, exported);
+    oh_expect_error(pool, SIZE_MAX, ENOMEM, exported);
+    oh_expect_error(pool, SIZE_MAX - 15, ENOMEM, exported);
+    oh_expect_error(pool, SIZE_MAX / 2 + 1, ENOMEM, exported);
+    oh_expect_error(pool, cap + 1, ENOMEM, exported);
     /* the same with a warm cache: the one compare must still reject them */
-    OH_CHECK(offheap_pool_alloc(pool, 16) != OH_NULLPTR);
-    failures += oh_expect_error(pool, 0, EINVAL, exported);
-    failures += oh_expect_error(pool, SIZE_MAX, ENOMEM, exported);
-    failures += oh_expect_error(pool, SIZE_MAX - 15, ENOMEM, exported);
+    CHECK(offheap_pool_alloc(pool, 16) != OH_NULLPTR);
+    oh_expect_error(pool, 0, EINVAL, exported);
+    oh_expect_error(pool, SIZE_MAX, ENOMEM, exported);
+    oh_expect_error(pool, SIZE_MAX - 15, ENOMEM, exported);
     offheap_pool_reset(pool);
 
     /* The cap to the byte, 64 bytes at a time: 16-aligned, consecutive
@@ -100,11 +96,11 @@ static int oh_inline_checks(void)
         for (;;) {
             char *p = OH_BYTES(offheap_pool_alloc(pool, 64));
             if (!p) break;
-            OH_CHECK(OH_ADDR(p) % OFFHEAP_ALIGNMENT == 0);
-            OH_CHECK(offheap_pool_owns(pool, p));
+            CHECK(OH_ADDR(p) % OFFHEAP_ALIGNMENT == 0);
+            CHECK(offheap_pool_owns(pool, p));
             if (last && p != last + 64) {
                 /* only where a slab (slab-aligned) is used up */
-                OH_CHECK(OH_ADDR(p) % slab == 0 && OH_ADDR(last + 64) % slab == 0);
+                CHECK(OH_ADDR(p) % slab == 0 && OH_ADDR(last + 64) % slab == 0);
                 breaks++;
             }
             p[0] = 1;
@@ -112,21 +108,21 @@ static int oh_inline_checks(void)
             last = p;
             bytes += 64;
         }
-        OH_CHECK(errno == ENOMEM);
-        OH_CHECK(bytes == cap);
-        OH_CHECK(breaks <= cap / slab - 1);
+        CHECK(errno == ENOMEM);
+        CHECK(bytes == cap);
+        CHECK(breaks <= cap / slab - 1);
         offheap_pool_stats s;
-        OH_CHECK(offheap_pool_stats_get(pool, &s) == 0);
-        OH_CHECK(s.allocated == cap);
-        OH_CHECK(s.slabs_in_use == cap / slab);
+        CHECK(offheap_pool_stats_get(pool, &s) == 0);
+        CHECK(s.allocated == cap);
+        CHECK(s.slabs_in_use == cap / slab);
         /* Reset closes every cache: the next block takes a slab again
          * (a cache left open would bump in a slab nobody owns). */
         offheap_pool_reset(pool);
-        OH_CHECK(offheap_pool_stats_get(pool, &s) == 0);
-        OH_CHECK(s.allocated == 0 && s.slabs_in_use == 0);
-        OH_CHECK(offheap_pool_alloc(pool, 64) != OH_NULLPTR);
-        OH_CHECK(offheap_pool_stats_get(pool, &s) == 0);
-        OH_CHECK(s.allocated == 64 && s.slabs_in_use == 1);
+        CHECK(offheap_pool_stats_get(pool, &s) == 0);
+        CHECK(s.allocated == 0 && s.slabs_in_use == 0);
+        CHECK(offheap_pool_alloc(pool, 64) != OH_NULLPTR);
+        CHECK(offheap_pool_stats_get(pool, &s) == 0);
+        CHECK(s.allocated == 64 && s.slabs_in_use == 1);
         offheap_pool_reset(pool);
     }
 
@@ -135,26 +131,26 @@ static int oh_inline_checks(void)
     /* Stats exact across entries: inline, exported, 16-aligned, large. */
     cfg.pool_size = 64 * cap;
     pool = OH_NULLPTR;
-    OH_CHECK(offheap_pool_create(&pool, &cfg) == 0);
-    if (!pool) return failures;
+    CHECK(offheap_pool_create(&pool, &cfg) == 0);
+    if (!pool) return OH_INT(check_failures() - failures_before);
     size_t want = 0;
     for (size_t i = 1; i <= 3000; i++) {
         size_t n = 1 + (i * 37) % 300;
         void *p = i % 3 == 0   ? exported(pool, n)
                   : i % 7 == 0 ? offheap_pool_alloc_aligned(pool, n, 16)
                                : offheap_pool_alloc(pool, n);
-        OH_CHECK(p != OH_NULLPTR);
+        CHECK(p != OH_NULLPTR);
         if (!p) break;
         want += oh_round16(n);
     }
-    OH_CHECK(offheap_pool_alloc(pool, slab + 1) != OH_NULLPTR);
+    CHECK(offheap_pool_alloc(pool, slab + 1) != OH_NULLPTR);
     want += oh_round16(slab + 1);
     offheap_pool_stats s;
-    OH_CHECK(offheap_pool_stats_get(pool, &s) == 0);
-    OH_CHECK(s.allocated == want);
-    OH_CHECK(s.large_blocks == 1);
+    CHECK(offheap_pool_stats_get(pool, &s) == 0);
+    CHECK(s.allocated == want);
+    CHECK(s.large_blocks == 1);
     offheap_pool_destroy(pool);
-    return failures;
+    return OH_INT(check_failures() - failures_before);
 }
 
 #endif

@@ -20,32 +20,29 @@
 #define STR(x) STR2(x)
 #define SLOW_NAME STR(offheap_pool_alloc_slow_)
 
-static int bound_to(const char *symbol, const char *want)
+static void bound_to(const char *symbol, const char *want)
 {
     void *f = dlsym(RTLD_DEFAULT, symbol);
     Dl_info info;
     if (!f || !dladdr(f, &info) || !info.dli_fname) {
-        fprintf(stderr, "FAIL %s: not found\n", symbol);
-        return 1;
+        FAIL("%s: not found", symbol);
+        return;
     }
     const char *base = strrchr(info.dli_fname, '/');
     base = base ? base + 1 : info.dli_fname;
     size_t n = strlen(want);
-    if (strncmp(base, want, n) != 0 || (base[n] != '\0' && base[n] != '.')) {
-        fprintf(stderr, "FAIL %s is bound to %s, expected %s\n", symbol, info.dli_fname, want);
-        return 1;
-    }
-    return 0;
+    CHECKF(strncmp(base, want, n) == 0 && (base[n] == '\0' || base[n] == '.'), "%s is bound to %s, expected %s", symbol,
+           info.dli_fname, want);
 }
 
 int main(int argc, char **argv)
 {
     const char *want = argc > 1 ? argv[1] : "liboffheap_pool.so";
-    int failures = oh_inline_checks();
-    failures += bound_to("offheap_pool_alloc", want);
+    oh_inline_checks();
+    bound_to("offheap_pool_alloc", want);
     /* The slow path under the name of the header's ABI version. */
-    failures += bound_to(SLOW_NAME, want);
-    failures += bound_to("offheap_pool_create", want);
+    bound_to(SLOW_NAME, want);
+    bound_to("offheap_pool_create", want);
     /* The thread index: the program's own (GOT) binding, the global lookup
      * and the defining object's copy must be one variable. */
     Dl_info info;
@@ -53,17 +50,10 @@ int main(int argc, char **argv)
     void *h = slow && dladdr(slow, &info) ? dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD) : NULL;
     void *tid_global = dlsym(RTLD_DEFAULT, "offheap_tid_");
     void *tid_owner = h ? dlsym(h, "offheap_tid_") : NULL;
-    if (tid_global != (void *)&offheap_tid_ || tid_owner != (void *)&offheap_tid_) {
-        fprintf(stderr, "FAIL offheap_tid_: program %p, global %p, slow path's object %p\n", (void *)&offheap_tid_,
-                tid_global, tid_owner);
-        failures++;
-    }
-    if (offheap_tid_ == 0) {
-        fprintf(stderr, "FAIL offheap_tid_ is 0 after allocations: the slow path assigned"
-                        " another object's index\n");
-        failures++;
-    }
+    CHECKF(tid_global == (void *)&offheap_tid_ && tid_owner == (void *)&offheap_tid_,
+           "offheap_tid_: program %p, global %p, slow path's object %p", (void *)&offheap_tid_, tid_global, tid_owner);
+    CHECKF(offheap_tid_ != 0, "offheap_tid_ is 0 after allocations: the slow path assigned another object's index");
     if (h) dlclose(h);
-    printf("%s: %d failure(s)\n", argv[0], failures);
-    return failures != 0;
+    printf("%s: %lu failure(s)\n", argv[0], check_failures());
+    return check_failures() != 0;
 }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -269,21 +270,30 @@ Test(pool_concurrent, cap_holds_with_small_blocks, .timeout = 60)
     cap_run(1000);
 }
 
+/* A thread beside the workload (releaser, stats reader) sets *started after
+ * its first call; the test waits for that before it starts the workload, so
+ * "the side thread ran" does not depend on how the threads are scheduled. */
+static void wait_started(atomic_int *started)
+{
+    while (!atomic_load(started)) sched_yield();
+}
+
 /* ---- release beside allocation ------------------------------------------- */
 
 struct releaser {
     offheap_pool *pool;
-    atomic_int stop;
+    atomic_int stop, started;
     size_t calls;
 };
 
 static void *release_main(void *arg)
 {
     struct releaser *r = arg;
-    while (!atomic_load(&r->stop)) {
+    do {
         (void)offheap_pool_release(r->pool);
         r->calls++;
-    }
+        atomic_store(&r->started, 1);
+    } while (!atomic_load(&r->stop));
     return NULL;
 }
 
@@ -295,6 +305,7 @@ Test(pool_concurrent, release_while_allocating_loses_nothing, .timeout = 120)
     struct releaser rel = {.pool = pool};
     pthread_t rt;
     cr_assert_eq(pthread_create(&rt, NULL, release_main, &rel), 0);
+    wait_started(&rel.started);
     /* No reset: reset needs quiescence, release only promises to be safe
      * beside allocation. */
     run(pool, 1, false, false);
@@ -308,7 +319,7 @@ Test(pool_concurrent, release_while_allocating_loses_nothing, .timeout = 120)
 
 struct stats_reader {
     offheap_pool *pool;
-    atomic_int stop;
+    atomic_int stop, started;
     size_t reads;
     size_t went_down; /* allocated lower than an earlier read (no reset ran) */
     size_t over_cap;  /* allocated or committed above the reservation */
@@ -320,16 +331,17 @@ static void *stats_main(void *arg)
 {
     struct stats_reader *r = arg;
     size_t last = 0;
-    while (!atomic_load(&r->stop)) {
+    do {
         offheap_pool_stats s;
         if (offheap_pool_stats_get(r->pool, &s) != 0) continue;
         r->reads++;
+        atomic_store(&r->started, 1);
         if (s.allocated < last) r->went_down++;
         if (s.allocated > s.reserved || s.committed > s.reserved) r->over_cap++;
         if (s.slabs_in_use > s.slab_count) r->too_many++;
         if (s.allocated > r->worst) r->worst = s.allocated;
         last = s.allocated;
-    }
+    } while (!atomic_load(&r->stop));
     return NULL;
 }
 
@@ -344,6 +356,7 @@ Test(pool_concurrent, stats_read_while_allocating, .timeout = 120)
     struct stats_reader rd = {.pool = pool};
     pthread_t rt;
     cr_assert_eq(pthread_create(&rt, NULL, stats_main, &rd), 0);
+    wait_started(&rd.started);
     run(pool, 1, false, false);
     atomic_store(&rd.stop, 1);
     pthread_join(rt, NULL);
@@ -397,7 +410,7 @@ static void *inline_main(void *arg)
 struct bounded_reader {
     offheap_pool *pool;
     size_t bound; /* no true figure can exceed it */
-    atomic_int stop;
+    atomic_int stop, started;
     size_t reads;
     size_t torn; /* above the bound or not a multiple of the alignment */
 };
@@ -405,12 +418,13 @@ struct bounded_reader {
 static void *bounded_main(void *arg)
 {
     struct bounded_reader *r = arg;
-    while (!atomic_load(&r->stop)) {
+    do {
         offheap_pool_stats s;
         if (offheap_pool_stats_get(r->pool, &s) != 0) continue;
         r->reads++;
+        atomic_store(&r->started, 1);
         if (s.allocated > r->bound || s.allocated % OFFHEAP_ALIGNMENT) r->torn++;
-    }
+    } while (!atomic_load(&r->stop));
     return NULL;
 }
 
@@ -426,6 +440,7 @@ Test(pool_concurrent, inline_allocations_counted_exactly_across_resets, .timeout
     struct bounded_reader rd = {.pool = pool, .bound = (size_t)INLINE_THREADS * INLINE_BLOCKS * 208};
     pthread_t rt;
     cr_assert_eq(pthread_create(&rt, NULL, bounded_main, &rd), 0);
+    wait_started(&rd.started);
     pthread_barrier_t barrier;
     pthread_barrier_init(&barrier, NULL, INLINE_THREADS + 1);
     struct inline_worker w[INLINE_THREADS];

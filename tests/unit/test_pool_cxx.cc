@@ -11,24 +11,21 @@
 
 int main()
 {
-    int failures = oh_inline_checks();
+    oh_inline_checks();
     // the inline path from a template and a lambda, as C++ callers use it
     offheap_pool *pool = nullptr;
-    if (offheap_pool_create(&pool, nullptr) != 0) return 1;
+    REQUIRE(offheap_pool_create(&pool, nullptr) == 0);
     auto make = [pool](size_t n) { return static_cast<int *>(offheap_pool_alloc(pool, n * sizeof(int))); };
     std::vector<int *> blocks;
     for (size_t i = 1; i <= 1000; i++) blocks.push_back(make(i));
-    for (int *b : blocks)
-        if (!b) failures++;
+    for (int *b : blocks) CHECK(b != nullptr);
     // sizes n*4 for n = 1..1000, each rounded to 16
     size_t want = 0;
     for (size_t i = 1; i <= 1000; i++) want += oh_round16(i * sizeof(int));
     offheap_pool_stats s{};
-    if (offheap_pool_stats_get(pool, &s) != 0 || s.allocated != want) {
-        std::fprintf(stderr, "FAIL allocated %zu, want %zu\n", s.allocated, want);
-        failures++;
-    }
+    CHECK(offheap_pool_stats_get(pool, &s) == 0);
+    CHECKF(s.allocated == want, "allocated %zu, want %zu", s.allocated, want);
     offheap_pool_destroy(pool);
-    std::printf("test_pool_cxx: %d failure(s)\n", failures);
-    return failures != 0;
+    std::printf("test_pool_cxx: %lu failure(s)\n", check_failures());
+    return check_failures() != 0;
 }
