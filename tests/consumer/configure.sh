@@ -32,6 +32,7 @@ hide() {
             name=$(basename "$pc")
             skip=0
             for pat in "$@"; do
+                # shellcheck disable=SC2254 # $pat is a glob
                 case "$name" in $pat) skip=1 ;; esac
             done
             [ $skip -eq 1 ] || [ -e "$dir/$name" ] || ln -s "$pc" "$dir/$name"

@@ -112,6 +112,7 @@ fi
 mkdir -p "$work/alone/bin" "$work/pc" "$work/elsewhere"
 cp "$run" "$work/alone/bin/offheap-run"
 cp "$lib" "$work/elsewhere/liboffheap.so"
+# shellcheck disable=SC2016 # ${...} is pkg-config's syntax
 printf 'prefix=%s\nlibdir=${prefix}\npreload=${libdir}/liboffheap.so\n\nName: offheap-preload\nDescription: test\nVersion: 0\n' \
     "$work/elsewhere" >"$work/pc/offheap-preload.pc"
 if command -v pkg-config >/dev/null 2>&1; then

@@ -59,6 +59,7 @@ for f in liboffheap.so liboffheap_pool.so.0 offheap.h offheap.hpp offheap_pool.h
 done
 run="$local_prefix/bin/offheap-run"
 if [ -x "$run" ]; then
+    # shellcheck disable=SC2016 # expanded by the inner sh
     out=$("$run" --verbose sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"' 2>"$work/err")
     case "$out" in "LD_PRELOAD=$local_prefix"/*/liboffheap.so) ;; *) fail "installed offheap-run: '$out'" ;; esac
     grep -q "pool_size" "$work/err" || fail "installed offheap-run --verbose: the library said nothing: $(cat "$work/err")"
