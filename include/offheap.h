@@ -147,8 +147,28 @@ OFFHEAP_PUBLIC int offheap_stats_print(int fd, int json);
 /* ------------------------------------------------------------------------ */
 /* Include this header, use these macros, link nothing: without the preload
  * the markers do nothing; with LD_PRELOAD=liboffheap.so they call it.  The
- * other functions are declared weak, so a program may also call them
- * directly once OFFHEAP_LOADED() is true. */
+ * other functions are declared weak, so a position-independent program may
+ * also call them directly once OFFHEAP_LOADED() is true (a -no-pie one must
+ * use the OFFHEAP_* forms below).  C++: include/offheap.hpp has RAII guards
+ * built on these markers.
+ *
+ *   OFFHEAP_LOADED()               1 when liboffheap.so is loaded
+ *   OFFHEAP_SCOPE_BEGIN/END()      offheap_scope_begin/end, or nothing
+ *   OFFHEAP_ESCAPE_BEGIN/END()     offheap_escape_begin/end, or nothing
+ *   OFFHEAP_SCOPE_DEPTH()          offheap_scope_depth(), or 0
+ *   OFFHEAP_OWNS(p)                offheap_owns(p), or 0
+ *   OFFHEAP_THREAD_TAG()           offheap_thread_tag(), or ENOSYS
+ *   OFFHEAP_THREAD_RESET()         offheap_thread_reset(), or ENOSYS
+ *   OFFHEAP_THREAD_UNTAG()         offheap_thread_untag(), or ENOSYS
+ *   OFFHEAP_STATS_GET(out)         offheap_stats_get(out), or ENOSYS (*out
+ *                                  untouched)
+ *   OFFHEAP_STATS_PRINT(fd, json)  offheap_stats_print(fd, json), or ENOSYS
+ *   OFFHEAP_SCOPE { ... }          the block is one scope (see below)
+ *   OFFHEAP_ESCAPE { ... }         the block is one escape
+ *
+ * The header is clean under gcc/g++ -Wall -Wextra -Wpedantic
+ * -Wzero-as-null-pointer-constant -Wold-style-cast and clang -Weverything,
+ * as C11, C++11 and C++17 (tests/consumer). */
 #if defined(__GNUC__) && !defined(OFFHEAP_BUILDING_LIBRARY)
 #pragma weak offheap_scope_begin
 #pragma weak offheap_scope_end
@@ -163,45 +183,185 @@ OFFHEAP_PUBLIC int offheap_stats_print(int fd, int json);
 #pragma weak offheap_stats_print
 
 #include <dlfcn.h>
+#include <errno.h>
 
 /* The markers never take the address of these functions: in a
  * position-dependent (-no-pie) executable the static linker settles both
  * the address and direct calls of an undefined weak function to 0.  They
  * ask the dynamic loader instead, once per translation unit
- * (RTLD_DEFAULT is (void *)0 on glibc; dlsym lives in libc since 2.34, in
- * libdl before).  Racing first calls compute the same pointers. */
-struct offheap_markers_ {
-    int state; /* -1 unknown, 0 absent, 1 loaded */
-    void (*begin)(void);
-    void (*end)(void);
-    void (*escape_begin)(void);
-    void (*escape_end)(void);
+ * (RTLD_DEFAULT is the null handle on glibc; dlsym lives in libc since
+ * 2.34, in libdl before).  Racing first calls compute the same pointers.
+ * The table is zero-initialised and the null handle is a zero-initialised
+ * static, so the header has no null pointer constant: 0 would warn in C++
+ * (-Wzero-as-null-pointer-constant) and nullptr in C++98 mode. */
+typedef void (*offheap_void_fn_)(void);
+typedef int (*offheap_int_fn_)(void);
+typedef int (*offheap_owns_fn_)(const void *);
+typedef int (*offheap_stats_get_fn_)(offheap_stats *);
+typedef int (*offheap_stats_print_fn_)(int, int);
+
+#define OFFHEAP_MARKERS_ABSENT_ 1
+#define OFFHEAP_MARKERS_LOADED_ 2
+struct offheap_marker_table_ {
+    intptr_t state; /* 0 unknown, 1 absent, 2 loaded */
+    offheap_void_fn_ begin;
+    offheap_void_fn_ end;
+    offheap_void_fn_ escape_begin;
+    offheap_void_fn_ escape_end;
+    offheap_int_fn_ depth;
+    offheap_int_fn_ tag;
+    offheap_int_fn_ reset;
+    offheap_int_fn_ untag;
+    offheap_owns_fn_ owns;
+    offheap_stats_get_fn_ stats_get;
+    offheap_stats_print_fn_ stats_print;
 };
 
-static inline const struct offheap_markers_ *offheap_markers_(void)
+/* dlsym's object pointer copied into a function pointer: defined in C and
+ * C++ alike (POSIX: both have the same representation), no cast. */
+#define OFFHEAP_LOOKUP_(field, name)                                                                                   \
+    do {                                                                                                               \
+        void *sym_ = dlsym(handle, name);                                                                              \
+        __builtin_memcpy(&(field), &sym_, sizeof sym_);                                                                \
+    } while (0)
+
+static inline const struct offheap_marker_table_ *offheap_markers_(void)
 {
-    static struct offheap_markers_ m = {-1, 0, 0, 0, 0};
-    if (__atomic_load_n(&m.state, __ATOMIC_ACQUIRE) < 0) {
-        *(void **)(void *)&m.begin = dlsym((void *)0, "offheap_scope_begin");
-        *(void **)(void *)&m.end = dlsym((void *)0, "offheap_scope_end");
-        *(void **)(void *)&m.escape_begin = dlsym((void *)0, "offheap_escape_begin");
-        *(void **)(void *)&m.escape_end = dlsym((void *)0, "offheap_escape_end");
-        __atomic_store_n(&m.state, m.begin && m.end && m.escape_begin && m.escape_end, __ATOMIC_RELEASE);
+    static struct offheap_marker_table_ m;
+    static void *handle; /* RTLD_DEFAULT */
+    if (__atomic_load_n(&m.state, __ATOMIC_ACQUIRE) == 0) {
+        OFFHEAP_LOOKUP_(m.begin, "offheap_scope_begin");
+        OFFHEAP_LOOKUP_(m.end, "offheap_scope_end");
+        OFFHEAP_LOOKUP_(m.escape_begin, "offheap_escape_begin");
+        OFFHEAP_LOOKUP_(m.escape_end, "offheap_escape_end");
+        OFFHEAP_LOOKUP_(m.depth, "offheap_scope_depth");
+        OFFHEAP_LOOKUP_(m.tag, "offheap_thread_tag");
+        OFFHEAP_LOOKUP_(m.reset, "offheap_thread_reset");
+        OFFHEAP_LOOKUP_(m.untag, "offheap_thread_untag");
+        OFFHEAP_LOOKUP_(m.owns, "offheap_owns");
+        OFFHEAP_LOOKUP_(m.stats_get, "offheap_stats_get");
+        OFFHEAP_LOOKUP_(m.stats_print, "offheap_stats_print");
+        /* Loaded: the four markers are there (a stand-in preload, such as
+         * the benchmarks' reference preloads, may define only those). */
+        __atomic_store_n(&m.state,
+                         m.begin && m.end && m.escape_begin && m.escape_end ? OFFHEAP_MARKERS_LOADED_
+                                                                            : OFFHEAP_MARKERS_ABSENT_,
+                         __ATOMIC_RELEASE);
     }
     return &m;
 }
+#undef OFFHEAP_LOOKUP_
 
-/* 1 when liboffheap.so is loaded in this process. */
-#define OFFHEAP_LOADED() (offheap_markers_()->state == 1)
+/* 1 when liboffheap.so is loaded in this process (offheap_scope_begin/end
+ * and offheap_escape_begin/end were found). */
+#define OFFHEAP_LOADED() (offheap_markers_()->state == OFFHEAP_MARKERS_LOADED_)
 #define OFFHEAP_MARKER_CALL_(fn)                                                                                       \
     do {                                                                                                               \
-        const struct offheap_markers_ *m_ = offheap_markers_();                                                        \
-        if (m_->state == 1) m_->fn();                                                                                  \
+        const struct offheap_marker_table_ *m_ = offheap_markers_();                                                   \
+        if (m_->state == OFFHEAP_MARKERS_LOADED_) m_->fn();                                                            \
     } while (0)
 #define OFFHEAP_SCOPE_BEGIN() OFFHEAP_MARKER_CALL_(begin)
 #define OFFHEAP_SCOPE_END() OFFHEAP_MARKER_CALL_(end)
 #define OFFHEAP_ESCAPE_BEGIN() OFFHEAP_MARKER_CALL_(escape_begin)
 #define OFFHEAP_ESCAPE_END() OFFHEAP_MARKER_CALL_(escape_end)
+
+/* The functions that return a value: the library's answer when the
+ * function was found, otherwise what a process without scopes would answer
+ * (depth 0, owns nothing) or ENOSYS. */
+static inline int offheap_weak_scope_depth_(void)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->depth ? m->depth() : 0;
+}
+static inline int offheap_weak_owns_(const void *ptr)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->owns ? m->owns(ptr) : 0;
+}
+static inline int offheap_weak_thread_tag_(void)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->tag ? m->tag() : ENOSYS;
+}
+static inline int offheap_weak_thread_reset_(void)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->reset ? m->reset() : ENOSYS;
+}
+static inline int offheap_weak_thread_untag_(void)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->untag ? m->untag() : ENOSYS;
+}
+static inline int offheap_weak_stats_get_(offheap_stats *out)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->stats_get ? m->stats_get(out) : ENOSYS;
+}
+static inline int offheap_weak_stats_print_(int fd, int json)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->stats_print ? m->stats_print(fd, json) : ENOSYS;
+}
+#define OFFHEAP_SCOPE_DEPTH() offheap_weak_scope_depth_()
+#define OFFHEAP_OWNS(ptr) offheap_weak_owns_(ptr)
+#define OFFHEAP_THREAD_TAG() offheap_weak_thread_tag_()
+#define OFFHEAP_THREAD_RESET() offheap_weak_thread_reset_()
+#define OFFHEAP_THREAD_UNTAG() offheap_weak_thread_untag_()
+#define OFFHEAP_STATS_GET(out) offheap_weak_stats_get_(out)
+#define OFFHEAP_STATS_PRINT(fd, json) offheap_weak_stats_print_(fd, json)
+
+/* Block forms: the statement that follows runs inside one scope (or one
+ * escape), begun before it and ended after it, exactly once:
+ *
+ *     OFFHEAP_SCOPE {
+ *         handle(request);
+ *     }
+ *
+ * The end runs when control leaves the block by any path the compiler
+ * sees: falling off its end, break, continue, return, goto out of it, and
+ * an exception (C++, or C built with -fexceptions).  The block is a
+ * one-pass for loop whose control variable has __attribute__((cleanup)):
+ * the end is that cleanup.  So:
+ *   - break and continue inside the block leave the block itself, not a
+ *     loop around it;
+ *   - longjmp out of the block skips the end, as it skips every cleanup:
+ *     call OFFHEAP_SCOPE_END() before it, or do not longjmp out;
+ *   - blocks nest, and each has its own variable (__COUNTER__), so -Wshadow
+ *     stays quiet. */
+struct offheap_block_ {
+    int once;
+};
+static inline struct offheap_block_ offheap_block_scope_begin_(void)
+{
+    struct offheap_block_ b = {1};
+    OFFHEAP_SCOPE_BEGIN();
+    return b;
+}
+static inline void offheap_block_scope_end_(struct offheap_block_ *b)
+{
+    (void)b;
+    OFFHEAP_SCOPE_END();
+}
+static inline struct offheap_block_ offheap_block_escape_begin_(void)
+{
+    struct offheap_block_ b = {1};
+    OFFHEAP_ESCAPE_BEGIN();
+    return b;
+}
+static inline void offheap_block_escape_end_(struct offheap_block_ *b)
+{
+    (void)b;
+    OFFHEAP_ESCAPE_END();
+}
+#define OFFHEAP_CAT2_(a, b) a##b
+#define OFFHEAP_CAT_(a, b) OFFHEAP_CAT2_(a, b)
+#define OFFHEAP_BLOCK_(var, kind)                                                                                      \
+    for (struct offheap_block_ var                                                                                     \
+         __attribute__((cleanup(offheap_block_##kind##_end_))) = offheap_block_##kind##_begin_();                      \
+         var.once; var.once = 0)
+#define OFFHEAP_SCOPE OFFHEAP_BLOCK_(OFFHEAP_CAT_(offheap_block_, __COUNTER__), scope)
+#define OFFHEAP_ESCAPE OFFHEAP_BLOCK_(OFFHEAP_CAT_(offheap_block_, __COUNTER__), escape)
 #endif
 
 #ifdef __cplusplus

@@ -235,8 +235,9 @@ OFFHEAP_API int offheap_pressure_register(int source, size_t threshold, offheap_
                                           unsigned interval_ms, int *id);
 
 /* Remove a registration; after it returns the callback is not running and
- * will not run again.  Returns 0 or EINVAL (unknown id).  Must not be called
- * from inside a pressure callback (EDEADLK).  Thread-safe. */
+ * will not run again.  Returns 0, EINVAL (unknown id), or EDEADLK when
+ * called from inside a pressure callback, where it would wait for itself
+ * (nothing is removed then).  Thread-safe. */
 OFFHEAP_API int offheap_pressure_unregister(int id);
 
 /* Sample every registered figure now and run due callbacks on the calling
