@@ -45,8 +45,10 @@
 #include "scope/proc.h"
 #include "scope/thread.h"
 
+#ifdef OH_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#endif
 
 #include <errno.h>
 #include <link.h>
@@ -212,10 +214,12 @@ static const struct stack *depot_get(uint32_t id)
     return atomic_load_explicit(&e->key, memory_order_acquire) > 1 ? e : NULL;
 }
 
+#ifdef OH_HAVE_LIBUNWIND
 static bool in_self(const void *pc)
 {
     return (uintptr_t)pc - ck.self_lo < ck.self_hi - ck.self_lo;
 }
+#endif
 
 /* ---- fork safety ------------------------------------------------------- */
 
@@ -290,6 +294,14 @@ static _Atomic uint64_t n_unwinds, n_memo_hits;
  * its depot id, and in *e (if any) the return-address positions. */
 __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct memo *e)
 {
+#ifndef OH_HAVE_LIBUNWIND
+    /* Built without libunwind: the block records its immediate caller
+     * only, and nothing is memoised. */
+    (void)ref, (void)e;
+    void *one[1] = {ra};
+    COUNT(n_unwinds, 1);
+    return depot_put(one, 1);
+#else
     void *pc[FRAMES];
     uint32_t off[FRAMES];
     uint32_t m = 0, valid = 0;
@@ -340,6 +352,7 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
     (void)e, (void)valid;
 #endif
     return id;
+#endif /* OH_HAVE_LIBUNWIND */
 }
 
 /* Is e the backtrace of this allocation? */
