@@ -50,10 +50,15 @@ static void request(int i, char *line, size_t cap)
     if (compiled) set.Match(subject, &hits);
     std::string hs;
     for (int h : hits) hs += std::to_string(h);
-    bt_add(line, cap, "partial=%d %s@%s full=%d %s/%d ids=%d sum=%lld reps=%d replaced=%016llx extract=%s quoted=%s set=%s",
+    // Named groups: one pattern has some, idre has none (RE2 hands back
+    // a shared empty map for those).
+    RE2 named("(?P<user>\\w+)@(?P<host>\\w+)");
+    size_t groups = named.NamedCapturingGroups().size() * 10 + idre.NamedCapturingGroups().size() +
+                    idre.CapturingGroupNames().size() * 100;
+    bt_add(line, cap, "partial=%d %s@%s full=%d %s/%d ids=%d sum=%lld reps=%d replaced=%016llx extract=%s quoted=%s set=%s named=%zu",
            pm, user.c_str(), host.c_str(), fm, w.c_str(), num, n, sum, reps,
            (unsigned long long)bt_fnv(replaced.data(), replaced.size()), extracted.c_str(), quoted.c_str(),
-           compiled ? hs.c_str() : "FAILED");
+           compiled ? hs.c_str() : "FAILED", groups);
 }
 
 int main(int argc, char **argv)
