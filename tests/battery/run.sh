@@ -127,9 +127,11 @@ for m in $modes; do
     else
         echo "verdict: $name $m FAIL $kinds"
         failed=$((failed + 1))
-        if [ -s "$tmp/$m.out" ] || [ -s "$tmp/ref.out" ]; then
-            echo "--- first difference (reference < > $m):"
-            diff "$tmp/ref.out" "$tmp/$m.out" | head -n 6
+        if ! cmp -s "$tmp/ref.out" "$tmp/$m.out"; then
+            echo "--- first differing lines (< reference, > $m):"
+            diff "$tmp/ref.out" "$tmp/$m.out" >"$tmp/diff"
+            grep -m 3 '^<' "$tmp/diff" | cut -c 1-300
+            grep -m 3 '^>' "$tmp/diff" | cut -c 1-300
         fi
     fi
     if [ -s "$tmp/$m.err" ]; then
