@@ -11,6 +11,13 @@ pkgs=(
   python3 git sqlite3 perl coreutils curl strace
   libmimalloc-dev libtcmalloc-minimal4 libcjson-dev libjansson-dev
   gnuplot-nox hyperfine wrk
+  # tests/battery: one library per program (each is built only when found)
+  libxml2-dev libxslt1-dev libexpat1-dev libssl-dev libgnutls28-dev libgcrypt20-dev
+  libsodium-dev libicu-dev libglib2.0-dev libprotobuf-dev protobuf-compiler
+  libyaml-cpp-dev libyaml-dev libpcre2-dev libre2-dev libboost-regex-dev zlib1g-dev
+  libzstd-dev liblz4-dev libarchive-dev libsqlite3-dev libcurl4-openssl-dev libevent-dev
+  nlohmann-json3-dev libfmt-dev libmsgpack-dev uuid-dev libpng-dev liblmdb-dev
+  libleveldb-dev libjson-c-dev libpugixml-dev libtinyxml2-dev libsnappy-dev
 )
 
 missing=()
