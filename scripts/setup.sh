@@ -10,6 +10,7 @@ pkgs=(
   libjemalloc-dev libunwind-dev libcriterion-dev libclang-rt-14-dev valgrind
   python3 git sqlite3 perl coreutils curl strace
   libmimalloc-dev libtcmalloc-minimal4 libcjson-dev libjansson-dev
+  libevent-dev libmicrohttpd-dev libuv1-dev
   gnuplot-nox hyperfine wrk
 )
 
