@@ -12,13 +12,18 @@
 #   -d  seconds per wrk run (default 10)         -r  rounds (default 3)
 #   -c  wrk connections (default 32)             -t  wrk threads (default 2)
 #   -s  servers (default "evhttp-server mhd-server uv-server"; http-server too)
-#   -a  configurations (default "glibc jemalloc mimalloc tcmalloc offheap offheap-check"):
+#   -a  configurations (default "glibc jemalloc mimalloc tcmalloc offheap offheap-check
+#       offheap-escape offheap-escape-check"):
 #         glibc          no LD_PRELOAD
 #         jemalloc       LD_PRELOAD=libjemalloc.so.2 (Debian's)
 #         mimalloc       LD_PRELOAD=libmimalloc.so.2
 #         tcmalloc       LD_PRELOAD=libtcmalloc_minimal.so.4
 #         offheap        LD_PRELOAD=BUILD_DIR/liboffheap.so, no OFFHEAP_* setting
 #         offheap-check  the same with OFFHEAP_CHECK=1
+#         offheap-escape, offheap-escape-check
+#                        the same, the server started with --escape (what the
+#                        framework keeps after the handler is allocated
+#                        between OFFHEAP_ESCAPE_BEGIN/END; not for http-server)
 #   -e  extra environment for the offheap configurations of one server, e.g.
 #         -e evhttp-server=OFFHEAP_EXCLUDE=libevent   (shown in the table)
 #   -b  build directory (default build)          -o  output directory
@@ -46,7 +51,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 SECS=10 ROUNDS=3 CONNS=32 WTHREADS=2
 SERVERS="evhttp-server mhd-server uv-server"
-CONFIGS="glibc jemalloc mimalloc tcmalloc offheap offheap-check"
+CONFIGS="glibc jemalloc mimalloc tcmalloc offheap offheap-check offheap-escape offheap-escape-check"
 BUILD=$root/build
 OUT=""
 declare -A EXTRA=()
@@ -67,7 +72,8 @@ MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIBDIR=/usr/lib/$MULTIARCH
 declare -A LIB=([glibc]="" [jemalloc]=$LIBDIR/libjemalloc.so.2 [mimalloc]=$LIBDIR/libmimalloc.so.2
                 [tcmalloc]=$LIBDIR/libtcmalloc_minimal.so.4 [offheap]=$BUILD/liboffheap.so
-                [offheap-check]=$BUILD/liboffheap.so)
+                [offheap-check]=$BUILD/liboffheap.so [offheap-escape]=$BUILD/liboffheap.so
+                [offheap-escape-check]=$BUILD/liboffheap.so)
 for c in $CONFIGS; do
     [ -n "${LIB[$c]+x}" ] || { echo "frameworks.sh: unknown configuration $c" >&2; exit 2; }
     if [ -n "${LIB[$c]}" ] && [ ! -f "${LIB[$c]}" ]; then
@@ -111,17 +117,21 @@ EXPECT='{"customer":"wrk \"load\" test","items":40,"quantity":120,"total":5668.5
 
 # run SERVER CONFIG ROUND -> one line of runs.tsv
 run() {
-    local s=$1 cfg=$2 r=$3 tag="$1.$2.$3" env=() status=ok why=""
+    local s=$1 cfg=$2 r=$3 tag="$1.$2.$3" env=() args=() status=ok why=""
     local log=$OUT/logs/$tag
     if [ -n "${LIB[$cfg]}" ]; then env+=("LD_PRELOAD=${LIB[$cfg]}"); fi
-    if [ "$cfg" = offheap-check ]; then env+=(OFFHEAP_CHECK=1); fi
+    if [[ $cfg == *-check ]]; then env+=(OFFHEAP_CHECK=1); fi
+    if [[ $cfg == *-escape* ]]; then
+        [ "$s" = http-server ] && return 0 # no --escape there
+        args+=(--escape)
+    fi
     if [[ $cfg == offheap* ]] && [ -n "${EXTRA[$s]:-}" ]; then
         IFS=, read -r -a more <<< "${EXTRA[$s]}"
         env+=("${more[@]}")
     fi
     # A clean environment for the server: no OFFHEAP_* from ours.
     env -u OFFHEAP_CHECK -u OFFHEAP_EXCLUDE -u OFFHEAP_STATS -u OFFHEAP_VERBOSE \
-        ${env[@]+"${env[@]}"} "$BUILD/examples/$s/$s" --port 0 > "$log.server" 2>&1 &
+        ${env[@]+"${env[@]}"} "$BUILD/examples/$s/$s" --port 0 ${args[@]+"${args[@]}"} > "$log.server" 2>&1 &
     pid=$!
     local i=0 port=""
     while [ -z "$port" ]; do

@@ -47,6 +47,21 @@
 /* Requests handled (every route), for /stats and the final line. */
 static atomic_ulong api_requests;
 
+/* --escape: the servers allocate what the framework keeps after the handler
+ * (the response objects, the buffers it writes later) between
+ * OFFHEAP_ESCAPE_BEGIN/END, i.e. on the ordinary heap, and copy the scoped
+ * answer text into them.  Off by default: the default is the pattern a user
+ * writes first, which is what the tests exercise. */
+static bool api_escape;
+#define API_ESCAPE_BEGIN()                                                                         \
+    do {                                                                                           \
+        if (api_escape) OFFHEAP_ESCAPE_BEGIN();                                                    \
+    } while (0)
+#define API_ESCAPE_END()                                                                           \
+    do {                                                                                           \
+        if (api_escape) OFFHEAP_ESCAPE_END();                                                      \
+    } while (0)
+
 /* offheap_scope_depth() and offheap_stats_get(), looked up once at start
  * (NULL without the preload): calling an undefined weak function directly
  * is not safe in a position-dependent executable. */
@@ -215,8 +230,9 @@ static inline int api_route(const char *method, const char *path, const char *bo
 /* Start-up                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* server [--port N] [--threads N]: N = 0 picks a free port (default 8080);
- * threads default to `threads`.  Returns false after printing the usage. */
+/* server [--port N] [--threads N] [--escape]: port 0 picks a free port
+ * (default 8080); threads default to `threads`.  Returns false after
+ * printing the usage. */
 static inline bool api_args(int argc, char **argv, int *port, int *threads)
 {
     *port = 8080;
@@ -225,8 +241,11 @@ static inline bool api_args(int argc, char **argv, int *port, int *threads)
             *port = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             *threads = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--escape") == 0) {
+            api_escape = true;
         } else {
-            fprintf(stderr, "usage: %s [--port N] [--threads N]   (port 0 picks a free port)\n",
+            fprintf(stderr,
+                    "usage: %s [--port N] [--threads N] [--escape]   (port 0 picks a free port)\n",
                     argv[0]);
             return false;
         }
@@ -270,8 +289,9 @@ static inline int api_listen(int port, bool reuseport, bool nonblock, int *bound
 /* The first line every server prints once it accepts connections. */
 static inline void api_announce(int port, const char *what)
 {
-    printf("listening on 127.0.0.1:%d (offheap preload %s) %s\n", port,
-           OFFHEAP_LOADED() ? "loaded" : "not loaded", what);
+    printf("listening on 127.0.0.1:%d (offheap preload %s) %s%s\n", port,
+           OFFHEAP_LOADED() ? "loaded" : "not loaded", what,
+           api_escape ? ", responses escaped from the scope" : "");
     fflush(stdout);
 }
 

@@ -4,7 +4,7 @@
  * inside an offheap scope.  The same API as http-server
  * (examples/common/order_api.h): POST /orders, GET /health, GET /stats.
  *
- *   mhd-server [--port N] [--threads N]
+ *   mhd-server [--port N] [--threads N] [--escape]
  *
  * Listens on 127.0.0.1 only (port 0 picks a free port, printed on the first
  * line).  MHD runs its own polling threads (MHD_USE_AUTO_INTERNAL_THREAD, a
@@ -24,6 +24,8 @@
  * MHD_queue_response.  The response object, its headers and its body are
  * allocated inside the scope and MHD sends them after the handler returns,
  * which is the framework pattern this example exercises; see the README.
+ * With --escape the response is built between OFFHEAP_ESCAPE_BEGIN/END (an
+ * ordinary heap object) and the MUST_FREE body is a heap copy of the text.
  */
 #define _GNU_SOURCE
 #include "../common/order_api.h"
@@ -44,6 +46,14 @@ static enum MHD_Result answer(struct MHD_Connection *conn, int status, char *txt
                               bool must_free)
 {
     struct MHD_Response *resp;
+    API_ESCAPE_BEGIN(); /* --escape: the response and its headers on the heap */
+    if (must_free && api_escape) {
+        /* The block MHD will free() must outlive the scope: a heap copy. */
+        char *own = malloc(len ? len : 1);
+        if (own) memcpy(own, txt, len);
+        free(txt);
+        txt = own;
+    }
     if (must_free) {
         /* MHD takes the block and free()s it with the response. */
         resp = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_FREE);
@@ -53,13 +63,17 @@ static enum MHD_Result answer(struct MHD_Connection *conn, int status, char *txt
         resp = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_COPY);
         free(txt);
     }
-    if (!resp) return MHD_NO;
+    if (!resp) {
+        API_ESCAPE_END();
+        return MHD_NO;
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, "X-Offheap-Scoped", api_in_scope() ? "1" : "0");
     const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (id) MHD_add_response_header(resp, "X-Request-Id", id);
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp); /* MHD keeps its own reference until sent */
+    API_ESCAPE_END();
     return r;
 }
 

@@ -5,7 +5,7 @@
  * inside an offheap scope.  The same API as http-server
  * (examples/common/order_api.h): POST /orders, GET /health, GET /stats.
  *
- *   uv-server [--port N] [--threads N]
+ *   uv-server [--port N] [--threads N] [--escape]
  *
  * Listens on 127.0.0.1 only (port 0 picks a free port, printed on the first
  * line).  Each of the N threads (default 2) runs its own uv_loop_t with its
@@ -21,7 +21,9 @@
  * write callback.  libuv calls that callback from a later loop iteration,
  * after the scope has ended, and keeps the request in its queues (and, when
  * the socket is not immediately writable, writes the buffers) until then:
- * the framework pattern this example exercises.  See the README.
+ * the framework pattern this example exercises.  See the README.  With
+ * --escape the write request, its head and a copy of the body are allocated
+ * between OFFHEAP_ESCAPE_BEGIN/END (ordinary heap blocks).
  */
 #define _GNU_SOURCE /* memmem */
 #include "../common/order_api.h"
@@ -169,8 +171,16 @@ static int parse_head(const char *buf, size_t have, request *rq)
  * by on_written.  `body` is taken over. */
 static void send_answer(conn *c, int status, char *body, size_t len, const char *id, bool keep)
 {
+    API_ESCAPE_BEGIN(); /* --escape: the request and its bytes on the heap */
+    if (api_escape && body) {
+        char *own = malloc(len ? len : 1);
+        if (own) memcpy(own, body, len);
+        free(body);
+        body = own;
+    }
     reply *r = malloc(sizeof *r);
     char *head = malloc(256 + strlen(id));
+    API_ESCAPE_END();
     if (!r || !head || !body) {
         free(r);
         free(head);
