@@ -158,7 +158,11 @@ run() {
         errs=${errs:-0} non2xx=${non2xx:-0} rps=${rps:-0}
         if kill -0 $pid 2>/dev/null; then
             a1=$(probe "$port")
-            [ "$a1" = "$a0" ] || { [ $status = ok ] && status=fail why="answer after the load differs: ${a1:0:80}"; }
+            if [ -z "$a1" ]; then
+                [ $status = ok ] && status=fail why="no answer after the load"
+            elif [ "$a1" != "$a0" ]; then
+                [ $status = ok ] && status=fail why="answer after the load differs: ${a1:0:80}"
+            fi
             hwm=$(awk '/^VmHWM/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
         else
             status=fail why="server died during the load"
