@@ -10,6 +10,7 @@ pkgs=(
   libjemalloc-dev libunwind-dev libcriterion-dev libclang-rt-14-dev valgrind
   python3 git sqlite3 perl coreutils curl strace
   libmimalloc-dev libtcmalloc-minimal4 libcjson-dev libjansson-dev
+  libevent-dev libmicrohttpd-dev libuv1-dev
   gnuplot-nox hyperfine wrk
   # tests/battery: one library per program (each is built only when found)
   libxml2-dev libxslt1-dev libexpat1-dev libssl-dev libgnutls28-dev libgcrypt20-dev
