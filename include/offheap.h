@@ -132,6 +132,9 @@ typedef struct offheap_stats {
     uint64_t libraries_routed;     /* libraries routed to the heap after they
                                    kept or freed scope memory late */
     uint64_t stale_frees;          /* free() of scope blocks already dead */
+    uint64_t audits;               /* audit rounds started by a library's
+                                   stale free (every thread's next scope
+                                   records all its blocks and is judged) */
 } offheap_stats;
 
 /* Fill *out.  Returns 0, or EINVAL for NULL.  Reads every thread's counters

@@ -134,12 +134,13 @@ int oh_slabs_commit(struct oh_slabs *s, uint32_t n)
 }
 
 /* First free slab, resident ones first (their pages are warm and the kernel
- * need not zero-fill new ones).  Lock held. */
-static uint32_t find_one(const struct oh_slabs *s)
+ * need not zero-fill new ones), or clean ones first when `fresh`.  Lock
+ * held. */
+static uint32_t find_one(const struct oh_slabs *s, bool fresh)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t w = 0; w < s->words; w++) {
-            uint64_t bits = s->free_map[w] & (pass == 0 ? s->dirty_map[w] : ~s->dirty_map[w]);
+            uint64_t bits = s->free_map[w] & ((pass == 0) != fresh ? s->dirty_map[w] : ~s->dirty_map[w]);
             if (bits) return w * 64 + (uint32_t)__builtin_ctzll(bits);
         }
     }
@@ -164,9 +165,14 @@ static uint32_t find_run(const struct oh_slabs *s, uint32_t n)
 
 uint32_t oh_slabs_acquire(struct oh_slabs *s, uint32_t n, bool *zeroed)
 {
+    return oh_slabs_acquire_ex(s, n, zeroed, false);
+}
+
+uint32_t oh_slabs_acquire_ex(struct oh_slabs *s, uint32_t n, bool *zeroed, bool fresh)
+{
     if (n == 0 || n > s->count) return OH_SLAB_NONE;
     pthread_mutex_lock(&s->lock);
-    uint32_t first = n == 1 ? find_one(s) : find_run(s, n);
+    uint32_t first = n == 1 ? find_one(s, fresh) : find_run(s, n);
     if (first == OH_SLAB_NONE) {
         pthread_mutex_unlock(&s->lock);
         return OH_SLAB_NONE;

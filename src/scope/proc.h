@@ -95,9 +95,9 @@ static inline size_t oh_proc_run_bytes(uint32_t first)
     return (size_t)oh_proc.meta[first].run << oh_proc.shift;
 }
 
-static inline uint32_t oh_proc_acquire(uint32_t n, bool *zeroed)
+static inline uint32_t oh_proc_acquire(uint32_t n, bool *zeroed, bool fresh)
 {
-    return oh_slabs_acquire(&oh_proc, n, zeroed);
+    return oh_slabs_acquire_ex(&oh_proc, n, zeroed, fresh);
 }
 
 static inline void oh_proc_release(uint32_t first)

@@ -138,7 +138,7 @@ static bool is_on_probation(uint32_t id)
            (atomic_load_explicit(&on_probation[id / 64], memory_order_relaxed) >> (id % 64) & 1);
 }
 
-static _Atomic uint64_t n_rescues, n_rescue_ns, n_scanned, n_pinned_runs, n_pinned_bytes, n_sites_routed,
+static _Atomic uint64_t n_audits, n_rescues, n_rescue_ns, n_scanned, n_pinned_runs, n_pinned_bytes, n_sites_routed,
     n_libs_routed, n_stale;
 
 #define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
@@ -779,14 +779,14 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
 {
     bool any = false, routed = false;
     uint64_t t0 = now_ns();
-    if (all_cleared(t, m)) {
+    if (!t->auditing && all_cleared(t, m)) {
         if (t->plog) t->plog->n = m->plog_n;
         t->probation = m->plog_n > 0;
         if (!t->probation) set_probation(t->id, false);
         return false;
     }
     pthread_mutex_lock(&lock);
-    if (all_cleared(t, m)) goto out;
+    if (!t->auditing && all_cleared(t, m)) goto out;
     t0 = now_ns();
     if (!scratch_ready()) goto out;
     collect_targets(t, m);
@@ -870,6 +870,7 @@ out:
     if (!m->plog_n && t->plog) t->plog->overflow = 0;
     t->probation = m->plog_n > 0;
     if (!t->probation) set_probation(t->id, false);
+    if (!t->depth) t->auditing = false;
     scan_e = NULL;
     scan_n = 0;
     pthread_mutex_unlock(&lock);
@@ -879,6 +880,35 @@ out:
 
 /* ---- stale frees --------------------------------------------------------- */
 
+/* Audits: a library freed a scope block after its scope ended, so some
+ * site that was cleared hands blocks over to code that keeps them (a
+ * response body given to a framework, which frees it after sending).
+ * Every thread's next outermost scope then records all its blocks, and its
+ * end runs the rescue, which finds the site.  At most one audit round a
+ * second. */
+static _Atomic uint32_t audit_gen;
+static _Atomic uint64_t audit_next; /* CLOCK_MONOTONIC ns */
+
+static void request_audit(void)
+{
+    uint64_t now = now_ns(), due = atomic_load_explicit(&audit_next, memory_order_relaxed);
+    if (now < due ||
+        !atomic_compare_exchange_strong_explicit(&audit_next, &due, now + 1000000000u, memory_order_relaxed,
+                                                 memory_order_relaxed))
+        return;
+    atomic_fetch_add_explicit(&audit_gen, 1, memory_order_release);
+    oh_sites_epoch_bump(); /* every thread looks at its next begin */
+    COUNT(n_audits, 1);
+}
+
+bool oh_rescue_audit_due(struct oh_thread *t)
+{
+    uint32_t g = atomic_load_explicit(&audit_gen, memory_order_acquire);
+    if (g == t->audit_seen) return false;
+    t->audit_seen = g;
+    return oh_cfg.rescue;
+}
+
 void oh_rescue_free_outside(struct oh_thread *t, const void *p, void *ra)
 {
     uint32_t owner =
@@ -886,9 +916,14 @@ void oh_rescue_free_outside(struct oh_thread *t, const void *p, void *ra)
     /* Certainly dead: the slab is free, or it is this thread's and the
      * thread has no scope (nor tag) open. */
     bool dead = owner == 0 || (owner == t->id && t->depth == 0);
-    if (!dead || !oh_cfg.rescue || oh_caller_excluded(ra)) return;
+    if (!dead || !oh_cfg.rescue) return;
     COUNT(n_stale, 1);
-    learn((uintptr_t)ra, 0, 0, true);
+    /* The program freeing its own dead blocks is allowed and tells nothing;
+     * a library doing so manages lifetimes across scopes. */
+    enum oh_caller_kind k = oh_caller_kind(ra, NULL);
+    if (k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) return;
+    if (!oh_caller_excluded(ra)) learn((uintptr_t)ra, 0, 0, true);
+    request_audit();
 }
 
 /* ---- reports ------------------------------------------------------------- */
@@ -925,6 +960,7 @@ void oh_rescue_figures(struct oh_rescue_figures *out)
         .sites_routed = L(n_sites_routed),
         .libraries_routed = L(n_libs_routed),
         .stale_frees = L(n_stale),
+        .audits = L(n_audits),
     };
 #undef L
 }

@@ -29,10 +29,13 @@
  * other recorded site is cleared.  Steady state runs no rescue: the sites
  * are all known.
  *
- * Stale frees.  free() of a scope block that is certainly dead (its slab
- * is free, or the freeing thread owns the slab and has no scope open)
- * shows that the freeing code manages lifetimes across scopes: a library
- * doing so is routed to the heap from then on.
+ * Stale frees and audits.  free() of a scope block that is certainly dead
+ * (its slab is free, or the freeing thread owns the slab and has no scope
+ * open) by a library shows that the library manages lifetimes across
+ * scopes: it is routed to the heap from then on, and since the block came
+ * from a site that was cleared (a buffer handed over to the library), an
+ * audit round starts: every thread's next scope records all its blocks and
+ * ends with a rescue, which finds that site.
  *
  * Everything here runs outside the inline paths; nothing calls malloc.
  */
@@ -64,6 +67,12 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m);
  * has no routed scope open (t->route == 0). */
 void oh_rescue_free_outside(struct oh_thread *t, const void *p, void *ra);
 
+/* Is an audit round due for t (a library freed a dead scope block since
+ * t's last outermost begin)?  Then t's next scope records every block and
+ * its end runs the rescue.  Called at outermost begins when the sites'
+ * epoch changed. */
+bool oh_rescue_audit_due(struct oh_thread *t);
+
 /* The length of t's probation log (a mark remembers it). */
 uint32_t oh_rescue_log_length(const struct oh_thread *t);
 
@@ -85,6 +94,7 @@ struct oh_rescue_figures {
     uint64_t sites_routed;    /* program sites routed to the heap */
     uint64_t libraries_routed; /* libraries routed to the heap (rescue or stale free) */
     uint64_t stale_frees;     /* free()s of certainly dead scope blocks */
+    uint64_t audits;          /* audit rounds they started */
 };
 void oh_rescue_figures(struct oh_rescue_figures *out);
 

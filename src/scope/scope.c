@@ -66,15 +66,19 @@ __attribute__((cold, noinline)) static void *exhausted(struct oh_thread *t, size
 }
 
 /* Take a run of k slabs for this thread and put it at the chain head. */
-static uint32_t take_run(struct oh_thread *t, uint32_t k, bool *zeroed)
+/* fresh: prefer a clean slab.  A scope on probation takes clean slabs:
+ * what its blocks are judged by is who points to them at its end, and
+ * stale words left behind by earlier scopes point into the slabs those
+ * used. */
+static uint32_t take_run(struct oh_thread *t, uint32_t k, bool *zeroed, bool fresh)
 {
-    uint32_t s = oh_proc_acquire(k, zeroed);
+    uint32_t s = oh_proc_acquire(k, zeroed, fresh);
     /* Check mode holds released runs in quarantine: it must not cause an
      * ENOMEM the program would not get without it. */
-    if (s == OH_SLAB_NONE && oh_check_on && oh_check_drain()) s = oh_proc_acquire(k, zeroed);
+    if (s == OH_SLAB_NONE && oh_check_on && oh_check_drain()) s = oh_proc_acquire(k, zeroed, fresh);
     /* Idle threads' parked warm slabs are not live memory: take them back
      * before reporting exhaustion. */
-    if (s == OH_SLAB_NONE && steal_parked()) s = oh_proc_acquire(k, zeroed);
+    if (s == OH_SLAB_NONE && steal_parked()) s = oh_proc_acquire(k, zeroed, fresh);
     if (s == OH_SLAB_NONE) return s;
     /* Every slab of the run names its owner and scope: a pointer aligned
      * past the first slab must still be recognised (in_innermost_scope). */
@@ -100,7 +104,7 @@ static void *large_alloc(struct oh_thread *t, size_t n, size_t align, bool zero)
     if (need > oh_proc_size() || lead > oh_proc_size() - need) return exhausted(t, n, align, zero);
     size_t bytes = (need + lead + slab - 1) & ~(slab - 1);
     bool zeroed = false;
-    uint32_t s = take_run(t, (uint32_t)(bytes / slab), &zeroed);
+    uint32_t s = take_run(t, (uint32_t)(bytes / slab), &zeroed, t->probation);
     if (s == OH_SLAB_NONE) return exhausted(t, n, align, zero);
     char *base = oh_proc_slab(s);
     char *p = (char *)(((uintptr_t)base + HDR + lead - 1) & ~(uintptr_t)(lead - 1));
@@ -120,11 +124,11 @@ static void account(struct oh_thread *t)
 }
 
 /* Start a new bump slab. */
-static bool new_bump_slab(struct oh_thread *t)
+static bool new_bump_slab(struct oh_thread *t, bool fresh)
 {
     account(t);
     bool zeroed = false;
-    uint32_t s = take_run(t, 1, &zeroed);
+    uint32_t s = take_run(t, 1, &zeroed, fresh);
     if (s == OH_SLAB_NONE) return false;
     char *base = oh_proc_slab(s);
     t->slab = s;
@@ -160,7 +164,7 @@ static void *alloc_in_scope(struct oh_thread *t, size_t n, size_t align, bool ze
     } else {
         p = bump(t, n, align, zero);
         if (__builtin_expect(p == NULL, 0)) {
-            if (!new_bump_slab(t)) return exhausted(t, n, align, zero);
+            if (!new_bump_slab(t, t->probation)) return exhausted(t, n, align, zero);
             p = bump(t, n, align, zero);
         }
     }
@@ -174,6 +178,8 @@ enum route { ROUTE_HEAP, ROUTE_SCOPE, ROUTE_PROBATION };
 static enum route route_of(struct oh_thread *t, void *ra)
 {
     if (oh_caller_excluded(ra)) return ROUTE_HEAP;
+    if (OH_UNLIKELY(t->auditing)) /* every block recorded, nothing cached */
+        return oh_site_get((uintptr_t)ra) == OH_SITE_HEAP || oh_caller_check_new(ra) ? ROUTE_HEAP : ROUTE_PROBATION;
     uintptr_t *slot = oh_ra_slot(t, ra);
     if (*slot == oh_ra_key(ra)) return ROUTE_SCOPE; /* judged before, by this thread */
     if (oh_caller_check_new(ra)) return ROUTE_HEAP;
@@ -197,6 +203,9 @@ static void *route_alloc(struct oh_thread *t, size_t n, size_t align, bool zero,
 {
     enum route r = route_of(t, ra);
     if (r == ROUTE_HEAP) return heap_alloc(t, n, align, zero);
+    /* The first block on probation: on a clean slab of its own (or where
+     * it fits, if the pool has no slab left). */
+    if (r == ROUTE_PROBATION && !t->probation) (void)new_bump_slab(t, true);
     void *p = alloc_in_scope(t, n, align, zero, ra);
     if (r == ROUTE_PROBATION && p && oh_in_pool(p)) oh_rescue_record(t, p, ra);
     return p;
@@ -313,6 +322,7 @@ static bool push_mark(struct oh_thread *t, void *site)
         if (OH_UNLIKELY(t->ok_epoch != e)) {
             memset(t->ok_ra, 0, sizeof t->ok_ra);
             t->ok_epoch = e;
+            t->auditing = oh_rescue_audit_due(t);
         }
     }
     /* The bump position a mark saves sits just before an aligned block. */

@@ -60,6 +60,7 @@ static void fill(offheap_stats *out, const struct oh_counters *c, bool heap)
     out->sites_routed = r.sites_routed;
     out->libraries_routed = r.libraries_routed;
     out->stale_frees = r.stale_frees;
+    out->audits = r.audits;
     /* jemalloc's counters for all arenas; writing "epoch" refreshes them.
      * Small requests served by thread caches are counted when the caches
      * fill or flush. */
@@ -90,7 +91,7 @@ int offheap_stats_get(offheap_stats *out)
     X(fallback_allocs)                                                                                                 \
     X(fallback_frees) X(slabs_in_use) X(slabs_committed) X(slabs_total) X(slab_size) X(pool_reserved) X(pool_peak)     \
     X(threads) X(rescues) X(rescue_ns) X(rescue_bytes_scanned) X(pinned_runs) X(pinned_bytes) X(sites_cleared)        \
-    X(sites_routed) X(libraries_routed) X(stale_frees)
+    X(sites_routed) X(libraries_routed) X(stale_frees) X(audits)
 
 static int print_stats(int fd, int json, const offheap_stats *s)
 {

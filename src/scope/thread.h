@@ -98,6 +98,8 @@ struct oh_thread {
     bool exiting;            /* thread-exit cleanup ran */
     bool probation;          /* a block of a site not known yet is live (rescue.h) */
     uint32_t recorded;       /* blocks of unknown sites allocated so far */
+    bool auditing;           /* this outermost scope records every block */
+    uint32_t audit_seen;     /* the audit round last seen (rescue.c) */
     uint32_t ok_epoch;       /* oh_sites_epoch() when ok_ra was last emptied */
     struct oh_plog *plog;    /* probation log (rescue.c), mapped at first use */
     struct oh_counters st;
