@@ -147,8 +147,9 @@ static uint32_t find_one(const struct oh_slabs *s, bool fresh)
     return OH_SLAB_NONE;
 }
 
-/* First run of n free slabs.  Lock held. */
-static uint32_t find_run(const struct oh_slabs *s, uint32_t n)
+/* First run of n free slabs (with `clean`: that are also clean).  Lock
+ * held. */
+static uint32_t find_run(const struct oh_slabs *s, uint32_t n, bool clean)
 {
     uint32_t len = 0;
     for (uint32_t i = 0; i < s->count; i++) {
@@ -157,7 +158,7 @@ static uint32_t find_run(const struct oh_slabs *s, uint32_t n)
             i += 63;
             continue;
         }
-        len = bit(s->free_map, i) ? len + 1 : 0;
+        len = bit(s->free_map, i) && !(clean && bit(s->dirty_map, i)) ? len + 1 : 0;
         if (len == n) return i + 1 - n;
     }
     return OH_SLAB_NONE;
@@ -172,7 +173,9 @@ uint32_t oh_slabs_acquire_ex(struct oh_slabs *s, uint32_t n, bool *zeroed, bool 
 {
     if (n == 0 || n > s->count) return OH_SLAB_NONE;
     pthread_mutex_lock(&s->lock);
-    uint32_t first = n == 1 ? find_one(s, fresh) : find_run(s, n);
+    uint32_t first = n == 1 ? find_one(s, fresh) : OH_SLAB_NONE;
+    if (n > 1 && fresh) first = find_run(s, n, true);
+    if (n > 1 && first == OH_SLAB_NONE) first = find_run(s, n, false);
     if (first == OH_SLAB_NONE) {
         pthread_mutex_unlock(&s->lock);
         return OH_SLAB_NONE;

@@ -75,8 +75,8 @@ int oh_slabs_commit(struct oh_slabs *s, uint32_t n);
  * of the run is known to read as zero.  OH_SLAB_NONE when none is free. */
 uint32_t oh_slabs_acquire(struct oh_slabs *s, uint32_t n, bool *zeroed);
 
-/* As oh_slabs_acquire; with `fresh`, a single slab is taken from the clean
- * ones (never touched, or decommitted since) when there is one. */
+/* As oh_slabs_acquire; with `fresh`, the slabs are taken from the clean
+ * ones (never touched, or decommitted since) when there are enough. */
 uint32_t oh_slabs_acquire_ex(struct oh_slabs *s, uint32_t n, bool *zeroed, bool fresh);
 
 /* Return the run starting at first. */

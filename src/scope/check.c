@@ -529,6 +529,21 @@ bool oh_check_find(uint32_t first, uintptr_t a, struct oh_check_block *b)
     return true;
 }
 
+bool oh_check_last(uintptr_t a, struct oh_check_death *d)
+{
+    if (!ck.ready || !oh_in_pool((void *)a)) return false;
+    uint32_t s = oh_proc_index((void *)a);
+    /* Still free since its release (owner 0): the records are its last
+     * life's.  first/site were written at that retire. */
+    if (atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(s)->owner, memory_order_relaxed) != 0) return false;
+    const struct slab_ck *c = &ck.sl[s];
+    if (!c->site || c->first >= oh_proc_count() || !ck.sl[c->first].nrec) return false;
+    d->first = c->first;
+    d->tid = c->tid;
+    d->site = ck.sl[c->first].site;
+    return true;
+}
+
 void oh_check_set_busy(bool busy)
 {
     me.busy = busy;
@@ -892,8 +907,8 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
             COUNT(n_sampled_out, 1);
             for (uint32_t i = s; i < s + oh_proc_meta(s)->run; i++)
                 atomic_store_explicit(&ck.sl[i].dying, 0, memory_order_release);
-            ck.sl[s].nrec = 0;
-            ck.sl[s].stamp = 0;
+            /* The records stay until the run's next life resets them: a
+             * late free report may still name the block (oh_check_last). */
             oh_proc_meta(s)->next = back;
             back = s;
             total += bytes;

@@ -62,6 +62,11 @@ size_t oh_check_drain(void);
  * buf for splicing into another report: json ",\"check_x\":N" pairs, or
  * text lines "  check_x   N\n".  Returns the length written. */
 int oh_check_report(int fd, int json);
+
+/* free() of scope block p, dead already, by library code at ra: report
+ * the handover (once per call site), with the block's allocation
+ * backtrace. */
+void oh_check_report_late_free(const void *p, void *ra);
 size_t oh_check_fields(char *buf, size_t cap, int json);
 
 #pragma GCC visibility pop

@@ -26,6 +26,10 @@ struct oh_check_death {
  * from the quarantine)?  Fills *d when it is.  Lock-free. */
 bool oh_check_dying(uintptr_t a, struct oh_check_death *d);
 
+/* As oh_check_dying, for a run released without protection (sampled out)
+ * and not handed out again since: its records are still there. */
+bool oh_check_last(uintptr_t a, struct oh_check_death *d);
+
 /* The recorded block of the retired run starting at `first` that holds a
  * (its header counts as its own): its user address, usable size and
  * allocation backtrace.  false when no block is recorded there. */

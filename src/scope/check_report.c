@@ -190,3 +190,40 @@ void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w,
            ending ? "is ending" : "has ended", (void *)v, site);
     describe_block(v, d.first, ending ? "that the scope's end releases" : "released by the end of a scope");
 }
+
+/* ---- late frees ------------------------------------------------------------ */
+
+/* A library freed a scope block after its scope ended: the scope handed
+ * the block over (a buffer given to a framework that frees it once sent),
+ * which is the program's lifetime mistake, whatever default mode then
+ * does about it.  Reported once per freeing call site. */
+#define LATE_SITES 32u
+static _Atomic uintptr_t late_seen[LATE_SITES];
+
+void oh_check_report_late_free(const void *p, void *ra)
+{
+    for (uint32_t i = 0; i < LATE_SITES; i++) {
+        uintptr_t s = atomic_load_explicit(&late_seen[i], memory_order_relaxed);
+        if (s == (uintptr_t)ra) return;
+        if (s == 0) {
+            if (!atomic_compare_exchange_strong(&late_seen[i], &s, (uintptr_t)ra)) {
+                if (s == (uintptr_t)ra) return;
+                continue;
+            }
+            break;
+        }
+    }
+    oh_check_set_busy(true);
+    char site[512];
+    oh_describe_pc(site, sizeof site, ra, true);
+    oh_log("late free: %p is freed at %s after the scope that allocated it ended: the scope handed it over to "
+           "code that keeps it (copy it, or allocate it between offheap_escape_begin/end)",
+           p, site);
+    struct oh_check_death d;
+    if (oh_check_dying((uintptr_t)p, &d) || oh_check_last((uintptr_t)p, &d)) {
+        describe_block((uintptr_t)p, d.first, "released by the end of a scope");
+        oh_describe_pc(site, sizeof site, d.site, true);
+        oh_log("  the scope began at %s", site);
+    }
+    oh_check_set_busy(false);
+}

@@ -35,6 +35,9 @@ static inline bool oh_in_pool(const void *p)
 /* meta.owner of the slabs of a run kept alive for the life of the process
  * by a rescue (rescue.h); thread indices are below OH_MAX_THREADS. */
 #define OH_OWNER_PINNED UINT32_MAX
+/* ... or held by the rescue until the scopes on probation on other
+ * threads have ended too (rescue.c). */
+#define OH_OWNER_PENDING (UINT32_MAX - 1)
 
 /* Create the process pool (once; reads the configuration, arms the PLT
  * slots, starts check mode and the caller tables).  0 or an errno value;

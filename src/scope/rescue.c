@@ -72,10 +72,23 @@ struct plog_entry {
     uintptr_t site;
 };
 
+/* A heap block a routed site allocated while the thread was on probation:
+ * if it holds the only reference to a scope block, who allocated it tells
+ * whose the reference is. */
+#define HLOG_CAP 4096u
+struct hlog_entry {
+    uintptr_t addr;
+    uintptr_t size;
+    uintptr_t site;
+};
+
 struct oh_plog {
     uint32_t n;        /* entries */
     uint32_t overflow; /* blocks not recorded (log full) */
+    uint32_t hn;       /* heap entries */
+    uint32_t pad;
     struct plog_entry e[LOG_CAP];
+    struct hlog_entry h[HLOG_CAP];
 };
 
 struct target {
@@ -95,6 +108,7 @@ struct range {
 struct hitrec {
     uintptr_t value;
     uintptr_t where;
+    bool tls; /* where is in a TLS block */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,6 +135,18 @@ static struct {
 static uint32_t *pinned;
 static uint32_t npinned;
 
+/* Pending: while scopes on probation run on other threads, a rescue scans
+ * only its own thread's TLS and keeps the rest of its scope's runs aside
+ * (a library first used by two threads at once may build its shared state
+ * in one scope and link the other's blocks into it); the last of them to
+ * end judges them all at once, with their records.  Under lock. */
+#define PENDING_LOG_CAP (1u << 16)
+
+static uint32_t *pend_runs; /* first slabs */
+static uint32_t npend;
+static struct plog_entry *pend_log;
+static uint32_t pend_n;
+
 /* Threads with blocks on probation now (bit per thread index). */
 static _Atomic uint64_t on_probation[OH_MAX_THREADS / 64];
 
@@ -132,10 +158,19 @@ static void set_probation(uint32_t id, bool on)
     else atomic_fetch_and_explicit(&on_probation[id / 64], ~bit, memory_order_relaxed);
 }
 
-static bool is_on_probation(uint32_t id)
+
+/* Is a thread other than `self` on probation now?  Then a site this
+ * thread saw die may be what that thread keeps (the same library first
+ * used by two threads at once: one builds the shared state, the other only
+ * reads it), so no site is cleared until the last of them ends. */
+static bool others_on_probation(uint32_t self)
 {
-    return id < OH_MAX_THREADS &&
-           (atomic_load_explicit(&on_probation[id / 64], memory_order_relaxed) >> (id % 64) & 1);
+    for (uint32_t w = 0; w < OH_MAX_THREADS / 64; w++) {
+        uint64_t bits = atomic_load_explicit(&on_probation[w], memory_order_relaxed);
+        if (w == self / 64) bits &= ~(1ull << (self % 64));
+        if (bits) return true;
+    }
+    return false;
 }
 
 static _Atomic uint64_t n_audits, n_rescues, n_rescue_ns, n_scanned, n_pinned_runs, n_pinned_bytes, n_sites_routed,
@@ -170,7 +205,7 @@ void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
     t->recorded++;
     if (!t->probation) set_probation(t->id, true);
     if (!t->plog) {
-        t->plog = map(sizeof *t->plog);
+        __atomic_store_n(&t->plog, map(sizeof *t->plog), __ATOMIC_RELEASE);
         if (!t->plog) {
             /* No log, no attribution: the rescue still pins what is
              * referenced, it only cannot learn. */
@@ -179,9 +214,19 @@ void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
         }
     }
     struct oh_plog *l = t->plog;
-    if (l->n < LOG_CAP) l->e[l->n++] = (struct plog_entry){(uintptr_t)p - oh_pool_base, (uintptr_t)ra};
-    else l->overflow++;
+    if (l->n < LOG_CAP) {
+        l->e[l->n] = (struct plog_entry){(uintptr_t)p - oh_pool_base, (uintptr_t)ra};
+        __atomic_store_n(&l->n, l->n + 1, __ATOMIC_RELEASE); /* other rescues read it */
+    } else {
+        l->overflow++;
+    }
     t->probation = true;
+}
+
+void oh_rescue_record_heap(struct oh_thread *t, void *p, size_t n, void *ra)
+{
+    struct oh_plog *l = t->plog;
+    if (l && l->hn < HLOG_CAP) l->h[l->hn++] = (struct hlog_entry){(uintptr_t)p, n, (uintptr_t)ra};
 }
 
 uint32_t oh_rescue_log_length(const struct oh_thread *t)
@@ -192,6 +237,12 @@ uint32_t oh_rescue_log_length(const struct oh_thread *t)
 void oh_rescue_thread_exit(struct oh_thread *t)
 {
     set_probation(t->id, false);
+    if (__atomic_load_n(&npend, __ATOMIC_RELAXED) && !others_on_probation(t->id)) {
+        /* The last thread on probation exits: judge what waits.  (Its own
+         * runs are gone already: the mark covers none of them.) */
+        struct oh_mark none = {.head = t->head, .slab = OH_SLAB_NONE, .plog_n = oh_rescue_log_length(t)};
+        (void)oh_rescue_end(t, &none, true);
+    }
     if (t->plog) oh_os_unreserve(t->plog, oh_round_up(sizeof *t->plog, oh_os_page_size()));
     t->plog = NULL;
     t->probation = false;
@@ -207,9 +258,13 @@ static void add_target(uintptr_t lo, uintptr_t hi, uint32_t first)
 
 /* The memory released by rewinding t to m (scope.c's rewind_to): the runs
  * above the mark, and the level's own slab from the mark's cursor on. */
-static void collect_targets(const struct oh_thread *t, const struct oh_mark *m)
+static void collect_targets(const struct oh_thread *t, const struct oh_mark *m, bool with_pending)
 {
     sc.nt = 0;
+    for (uint32_t i = 0; with_pending && i < npend; i++) {
+        uintptr_t lo = (uintptr_t)oh_proc_slab(pend_runs[i]);
+        add_target(lo, lo + oh_proc_run_bytes(pend_runs[i]), pend_runs[i]);
+    }
     for (uint32_t s = t->head; s != OH_SLAB_NONE && s != m->head; s = oh_proc_meta(s)->next) {
         uintptr_t lo = (uintptr_t)oh_proc_slab(s);
         uintptr_t hi = lo + oh_proc_run_bytes(s);
@@ -277,26 +332,14 @@ static bool program_own_root(uintptr_t where)
  * is not: a dead temporary that points to another must not teach that the
  * other's site keeps memory. */
 static bool learning;
+static bool scanning_tls; /* the hits come from a TLS block */
 
-/* A root points into another thread's scope that is on probation too: a
- * block this thread's sites made there may be what is kept (the same
- * library first used by two threads at once), so this rescue clears no
- * site: both threads' ends decide. */
-static bool others_at_risk;
 static uint32_t self_id;
 
 static void hit(uintptr_t v, uintptr_t where)
 {
     int32_t i = target_of(v);
-    if (i < 0) {
-        /* (a slab-aligned word is more likely a slab's bound than a block) */
-        if (learning && !others_at_risk && (v & (oh_proc_slab_size() - 1))) {
-            uint32_t owner = atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(oh_proc_index((void *)v))->owner,
-                                                  memory_order_relaxed);
-            if (owner != self_id && is_on_probation(owner)) others_at_risk = true;
-        }
-        return;
-    }
+    if (i < 0) return;
     /* The first bytes of a run belong to no block (the first header is
      * after them): a word equal to a run's base is the end of the slab
      * before it, as thread states hold.  A word on a 1 GiB boundary is an
@@ -304,7 +347,7 @@ static void hit(uintptr_t v, uintptr_t where)
      * its TLS), not a block: no allocation is aligned that far. */
     if (v == (uintptr_t)oh_proc_slab(sc.t[i].first) || !(v & ((1ul << 30) - 1))) return;
     if (learning && program_own_root(where)) return;
-    if (learning && sc.nhits < HITS_CAP) sc.hits[sc.nhits++] = (struct hitrec){v, where};
+    if (learning && sc.nhits < HITS_CAP) sc.hits[sc.nhits++] = (struct hitrec){v, where, scanning_tls};
     if (!sc.t[i].pinned) {
         sc.t[i].pinned = true;
         sc.t[i].why = where;
@@ -318,9 +361,7 @@ static void hit(uintptr_t v, uintptr_t where)
  * origin: the address in the process of w[0] (w may be a copy). */
 static void scan_words(const uintptr_t *w, size_t n, uintptr_t origin)
 {
-    /* While learning every pointer into the pool counts (see hit); after,
-     * only those into the targets. */
-    const uintptr_t lo = learning ? oh_pool_base : sc.tlo, span = learning ? oh_pool_size : sc.thi - sc.tlo;
+    const uintptr_t lo = sc.tlo, span = sc.thi - sc.tlo;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uintptr_t any = 0;
@@ -551,7 +592,9 @@ static int scan_tls(struct dl_phdr_info *info, size_t size, void *data)
         }
         uintptr_t a = oh_round_up(lo, sizeof(uintptr_t));
         uintptr_t hi = (lo + ph->p_memsz) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+        scanning_tls = true;
         if (hi > a) scan_words((const uintptr_t *)a, (hi - a) / sizeof(uintptr_t), a);
+        scanning_tls = false;
         sc.bytes += ph->p_memsz;
     }
     return 0;
@@ -575,15 +618,19 @@ static bool scratch_ready(void)
     size_t h_bytes = oh_round_up(HITS_CAP * sizeof *sc.hits, page);
     size_t p_bytes = oh_round_up(count * sizeof *pinned, page);
     size_t s_bytes = oh_round_up(SKIP_CAP * sizeof *sc.skip, page);
-    size_t total = t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + RES_PAGES + READ_CHUNK;
+    size_t r_bytes = oh_round_up(count * sizeof *pend_runs, page);
+    size_t l_bytes = oh_round_up(PENDING_LOG_CAP * sizeof *pend_log, page);
+    size_t total = t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + RES_PAGES + READ_CHUNK;
     char *base = map(total);
     if (!base) return false;
     sc.queue = (uint32_t *)(void *)(base + t_bytes);
     sc.hits = (struct hitrec *)(void *)(base + t_bytes + q_bytes);
     pinned = (uint32_t *)(void *)(base + t_bytes + q_bytes + h_bytes);
     sc.skip = (struct range *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes);
-    sc.res = (unsigned char *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes);
-    sc.buf = base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + RES_PAGES;
+    pend_runs = (uint32_t *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes);
+    pend_log = (struct plog_entry *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes);
+    sc.res = (unsigned char *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes);
+    sc.buf = base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + RES_PAGES;
     sc.t = (struct target *)(void *)base;
     (void)dl_iterate_phdr(find_skips, NULL);
     add_skip((uintptr_t)base, (uintptr_t)base + total);
@@ -623,6 +670,20 @@ static void sort_log(struct plog_entry *e, uint32_t n)
             e[child] = x;
             root = child;
         }
+    }
+}
+
+/* Insertion sort of the heap log by address (short, mostly sorted). */
+static void sort_heap_log(struct hlog_entry *h, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++) {
+        struct hlog_entry x = h[i];
+        uint32_t j = i;
+        while (j > 0 && h[j - 1].addr > x.addr) {
+            h[j] = h[j - 1];
+            j--;
+        }
+        h[j] = x;
     }
 }
 
@@ -687,38 +748,78 @@ static void describe_where(char *buf, size_t cap, uintptr_t where)
     }
 }
 
-/* Block p (allocated at site) outlived its scope, referenced from where:
- * route its site. */
-static void learn(uintptr_t site, uintptr_t p, uintptr_t where, bool stale_free)
+/* Who allocated the memory at `where` (a scope block this level
+ * recorded, or a heap block a routed site allocated meanwhile): its site,
+ * or 0 when unknown. */
+static struct hlog_entry *scan_h;
+static uint32_t scan_hn;
+
+static uintptr_t holder_site(uintptr_t where)
 {
+    if (oh_in_pool((void *)where)) {
+        struct plog_entry *e = block_of(where);
+        return e ? e->site : 0;
+    }
+    uint32_t lo = 0, hi = scan_hn;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (scan_h[mid].addr <= where) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo && where - scan_h[lo - 1].addr < scan_h[lo - 1].size ? scan_h[lo - 1].site : 0;
+}
+
+/* Does the code at `site` keep the block in its own state?  A library that
+ * kept a block may keep others, through any of its call sites (lazily
+ * built state grows later): all of its allocations must outlive scopes.
+ * Unless the reference is held by the program's own block, allocated in
+ * this scope: then the block is a result the program was handed (a buffer
+ * its write request carries), and only that call site must. */
+static bool library_state(uintptr_t site, const struct hitrec *h)
+{
+    (void)site;
+    if (h->tls) return true;
+    uintptr_t holder = holder_site(h->where);
+    if (!holder) return true;
+    enum oh_caller_kind k = oh_caller_kind((const void *)holder, NULL);
+    return k != OH_CALLER_PROGRAM && k != OH_CALLER_STRINGS;
+}
+
+/* Block p (allocated at site) outlived its scope, referenced from where
+ * (0: p was freed late, by the code at site): route the library, or the
+ * site alone. */
+static void learn(uintptr_t site, uintptr_t p, const struct hitrec *h, bool stale_free)
+{
+    uintptr_t where = h ? h->where : 0;
     const char *name = NULL;
     enum oh_caller_kind k = oh_caller_kind((const void *)site, &name);
     char sym[256];
     oh_describe_pc(sym, sizeof sym, (const void *)site, true);
-    if (k == OH_CALLER_LIBRARY) {
+    if (k == OH_CALLER_LIBRARY && (stale_free || library_state(site, h))) {
         if (!oh_caller_route_object((const void *)site)) return;
         COUNT(n_libs_routed, 1);
         remember_library(name);
         /* Said once per library; check mode keeps quiet about libraries
          * (it reports the program's own mistakes). */
         if (oh_cfg.check && !oh_cfg.verbose) return;
-        if (stale_free)
+        if (stale_free) {
             oh_log("%s frees scope memory after its scope ended (free called at %s): its allocations in scopes "
                    "go to the heap from now on",
                    base_name(name), sym);
-        else
-        {
+        } else {
             char from[256];
             describe_where(from, sizeof from, where);
-            oh_log("%s keeps scope memory past its scope (a %zu-byte block allocated at %s, referenced from %s): "
+            oh_log("%s keeps scope memory in library state (a %zu-byte block allocated at %s, referenced from %s): "
                    "its allocations in scopes go to the heap from now on",
                    base_name(name), oh_block_usable((void *)p), sym, from);
         }
-    } else if (k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) {
+    } else if (k == OH_CALLER_LIBRARY || k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) {
         if (stale_free || oh_site_get(site) == OH_SITE_HEAP) return;
         (void)oh_site_set(site, OH_SITE_HEAP);
         COUNT(n_sites_routed, 1);
-        if (oh_cfg.verbose || oh_cfg.check) {
+        /* A library's result kept by others is the library's business;
+         * the program's own sites are reported in check mode. */
+        if (oh_cfg.verbose || (oh_cfg.check && k != OH_CALLER_LIBRARY)) {
             char from[256];
             describe_where(from, sizeof from, where);
             oh_log("a %zu-byte block allocated at %s is still referenced after its scope ended (from %s): it is "
@@ -740,18 +841,18 @@ static bool learn_all(void)
         struct plog_entry *e = block_of(sc.hits[i].value);
         if (!e || !e->site) continue;
         uintptr_t p = oh_pool_base + e->off;
-        learn(e->site, p, sc.hits[i].where, false);
+        learn(e->site, p, &sc.hits[i], false);
         e->site = 0; /* learned: not cleared below, not followed twice */
         scan_run(p, p + oh_block_usable((void *)p));
     }
     learning = false;
-    if (others_at_risk) goto done;
+    /* A thread that has the same site on probation now still judges its
+     * own blocks at its end (a later HEAP overrides CLEARED). */
     for (uint32_t i = 0; i < scan_n; i++) {
         uintptr_t s = scan_e[i].site;
         if (s && oh_site_get(s) == OH_SITE_UNKNOWN && !oh_caller_excluded((const void *)s))
             (void)oh_site_set(s, OH_SITE_CLEARED);
     }
-done:
     return atomic_load(&n_libs_routed) + atomic_load(&n_sites_routed) != before;
 }
 
@@ -759,46 +860,31 @@ static void describe_where(char *buf, size_t cap, uintptr_t where);
 
 /* ---- the rescue ---------------------------------------------------------- */
 
-/* Has another thread's rescue cleared every site this level recorded
- * since (many threads running new code at once)?  Then their blocks die
- * with the scope like any cleared site's, and no scan is needed. */
-static bool all_cleared(const struct oh_thread *t, const struct oh_mark *m)
-{
-    if (!t->plog || t->plog->overflow) return false;
-    uintptr_t last = 0;
-    for (uint32_t i = m->plog_n; i < t->plog->n; i++) {
-        uintptr_t s = t->plog->e[i].site;
-        if (s == last) continue;
-        if (oh_site_get(s) != OH_SITE_CLEARED) return false;
-        last = s;
-    }
-    return true;
-}
-
-bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
+bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
 {
     bool any = false, routed = false;
     uint64_t t0 = now_ns();
-    if (!t->auditing && all_cleared(t, m)) {
-        if (t->plog) t->plog->n = m->plog_n;
-        t->probation = m->plog_n > 0;
-        if (!t->probation) set_probation(t->id, false);
-        return false;
-    }
+    (void)forced;
     pthread_mutex_lock(&lock);
-    if (!t->auditing && all_cleared(t, m)) goto out;
     t0 = now_ns();
     if (!scratch_ready()) goto out;
-    collect_targets(t, m);
+    self_id = t->id;
+    /* Judge now, or keep aside until the other threads on probation end
+     * (bounded: at most a quarter of the pool waits). */
+    bool defer = others_on_probation(self_id) && npend < oh_proc_count() / 4;
+    collect_targets(t, m, !defer);
     if (!sc.nt) goto out;
     sc.nqueue = sc.nhits = 0;
     sc.bytes = 0;
-    others_at_risk = false;
-    self_id = t->id;
-    uint32_t from = m->plog_n;
-    scan_e = t->plog && t->plog->n > from ? t->plog->e + from : NULL;
-    scan_n = scan_e ? t->plog->n - from : 0;
+    /* This level's records join the pending ones: one sorted log. */
+    for (uint32_t i = m->plog_n; t->plog && i < t->plog->n && pend_n < PENDING_LOG_CAP; i++)
+        pend_log[pend_n++] = t->plog->e[i];
+    scan_e = pend_log;
+    scan_n = pend_n;
     if (scan_n) sort_log(scan_e, scan_n);
+    scan_h = t->plog ? t->plog->h : NULL;
+    scan_hn = t->plog ? t->plog->hn : 0;
+    sort_heap_log(scan_h, scan_hn);
 
     /* 2. roots */
     learning = true;
@@ -812,13 +898,15 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
     }
     add_skip(tls.prog.lo & ~(uintptr_t)7, oh_round_up(tls.prog.hi, 8));
     sort_skips();
-    struct walk_maps wm = {(uintptr_t)__builtin_frame_address(0), 0, OH_UNDER_VALGRIND()};
-    (void)oh_os_each_mapping(scan_mapping, &wm);
     uintptr_t tp = (uintptr_t)pthread_self();
     scan_foreign(tp, tp + DESCRIPTOR_BYTES);
-    for (uint32_t i = 0; i < npinned; i++) {
-        uintptr_t lo = (uintptr_t)oh_proc_slab(pinned[i]);
-        scan_run(lo, lo + oh_proc_run_bytes(pinned[i]));
+    if (!defer) {
+        struct walk_maps wm = {(uintptr_t)__builtin_frame_address(0), 0, OH_UNDER_VALGRIND()};
+        (void)oh_os_each_mapping(scan_mapping, &wm);
+        for (uint32_t i = 0; i < npinned; i++) {
+            uintptr_t lo = (uintptr_t)oh_proc_slab(pinned[i]);
+            scan_run(lo, lo + oh_proc_run_bytes(pinned[i]));
+        }
     }
     /* An inner end (check mode): the enclosing scopes' memory lives on. */
     if (t->depth > 0) {
@@ -857,17 +945,38 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m)
                    oh_proc_run_bytes(f), (void *)sc.t[i].what, where_s);
         }
     }
+    /* The rest: kept aside (defer), or, once judged, given back (the
+     * pending runs; the thread's own are rewound by the caller). */
+    for (uint32_t i = 0; i < sc.nt; i++) {
+        uint32_t f = sc.t[i].first;
+        uint32_t owner = atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(f)->owner, memory_order_relaxed);
+        if (sc.t[i].pinned) continue;
+        if (defer) {
+            for (uint32_t j = f; j < f + oh_proc_meta(f)->run; j++)
+                atomic_store_explicit((_Atomic uint32_t *)&oh_proc_meta(j)->owner, OH_OWNER_PENDING,
+                                      memory_order_relaxed);
+            pend_runs[npend++] = f;
+            any = true;
+        } else if (owner == OH_OWNER_PENDING) {
+            oh_proc_release(f);
+        }
+    }
+    if (!defer) npend = pend_n = 0;
     COUNT(n_rescues, 1);
     COUNT(n_scanned, sc.bytes);
 out:
-    if (routed) {
-        oh_sites_epoch_bump();
+    if (routed) oh_sites_epoch_bump();
+    if (!t->depth && t->ok_epoch != oh_sites_epoch()) {
+        /* (the caller cache may hold what was routed meanwhile) */
         memset(t->ok_ra, 0, sizeof t->ok_ra);
         t->ok_epoch = oh_sites_epoch();
+        t->auditing = t->auditing || oh_rescue_audit_due(t);
     }
     /* The enclosing scopes' records stay: their end decides them. */
     if (t->plog && t->plog->n > m->plog_n) t->plog->n = m->plog_n;
-    if (!m->plog_n && t->plog) t->plog->overflow = 0;
+    if (!m->plog_n && t->plog) t->plog->overflow = t->plog->hn = 0;
+    scan_h = NULL;
+    scan_hn = 0;
     t->probation = m->plog_n > 0;
     if (!t->probation) set_probation(t->id, false);
     if (!t->depth) t->auditing = false;
@@ -922,7 +1031,8 @@ void oh_rescue_free_outside(struct oh_thread *t, const void *p, void *ra)
      * a library doing so manages lifetimes across scopes. */
     enum oh_caller_kind k = oh_caller_kind(ra, NULL);
     if (k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) return;
-    if (!oh_caller_excluded(ra)) learn((uintptr_t)ra, 0, 0, true);
+    if (oh_check_on) oh_check_report_late_free(p, ra);
+    if (!oh_caller_excluded(ra)) learn((uintptr_t)ra, 0, NULL, true);
     request_audit();
 }
 

@@ -56,12 +56,19 @@ struct oh_mark;
  * not known yet: record it and put the thread on probation. */
 void oh_rescue_record(struct oh_thread *t, void *p, void *ra);
 
+/* The heap block p of n bytes was allocated from routed site ra while t
+ * is on probation or auditing (its holder may be asked about). */
+void oh_rescue_record_heap(struct oh_thread *t, void *p, size_t n, void *ra);
+
 /* t is on probation and its level at mark m is about to be released (its
  * base: the outermost scope or the tag; in check mode also an inner
- * scope): run the rescue over the blocks recorded since m.  Returns true
+ * scope): run the rescue over the blocks recorded since m.  forced: the
+ * thread is not on probation, but a site or library was routed while its
+ * scope ran (its blocks from there may be kept too): scan, pin, learn
+ * nothing.  Returns true
  * when runs were pinned: their slabs' meta.owner is OH_OWNER_PINNED, and
  * the caller takes them out of t's chain before it rewinds (scope.c). */
-bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m);
+bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced);
 
 /* free() (or realloc) of pool block p by code at ra on thread t, which
  * has no routed scope open (t->route == 0). */

@@ -202,10 +202,15 @@ static void *heap_alloc(struct oh_thread *t, size_t n, size_t align, bool zero)
 static void *route_alloc(struct oh_thread *t, size_t n, size_t align, bool zero, void *ra)
 {
     enum route r = route_of(t, ra);
-    if (r == ROUTE_HEAP) return heap_alloc(t, n, align, zero);
+    if (r == ROUTE_HEAP) {
+        void *h = heap_alloc(t, n, align, zero);
+        if (OH_UNLIKELY(t->probation || t->auditing) && h) oh_rescue_record_heap(t, h, n, ra);
+        return h;
+    }
     /* The first block on probation: on a clean slab of its own (or where
      * it fits, if the pool has no slab left). */
-    if (r == ROUTE_PROBATION && !t->probation) (void)new_bump_slab(t, true);
+    if (r == ROUTE_PROBATION && !t->probation && n < oh_proc_large_min() && align < oh_proc_large_min())
+        (void)new_bump_slab(t, true);
     void *p = alloc_in_scope(t, n, align, zero, ra);
     if (r == ROUTE_PROBATION && p && oh_in_pool(p)) oh_rescue_record(t, p, ra);
     return p;
@@ -423,17 +428,18 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
 }
 
 /* The level at mark m ends on probation: run the rescue, and take the runs
- * it pinned out of the thread's chain.  If the level's own slab or the
+ * it pinned or keeps pending out of the thread's chain.  If the level's own slab or the
  * bump slab was pinned, the level goes on without it. */
-static void rescue(struct oh_thread *t, struct oh_mark *m)
+static void rescue(struct oh_thread *t, struct oh_mark *m, bool forced)
 {
-    if (!oh_rescue_end(t, m)) return;
+    if (!oh_rescue_end(t, m, forced)) return;
     account(t);
     uint32_t *link = &t->head;
     for (uint32_t s = t->head; s != OH_SLAB_NONE;) {
         struct oh_slab_meta *meta = oh_proc_meta(s);
         uint32_t next = meta->next;
-        if (atomic_load_explicit((_Atomic uint32_t *)&meta->owner, memory_order_relaxed) == OH_OWNER_PINNED) {
+        uint32_t owner = atomic_load_explicit((_Atomic uint32_t *)&meta->owner, memory_order_relaxed);
+        if (owner == OH_OWNER_PINNED || owner == OH_OWNER_PENDING) {
             *link = next;
             meta->next = OH_SLAB_NONE;
             if (s == t->slab) {
@@ -491,7 +497,11 @@ void offheap_scope_end(void)
             oh_thread_update_route(t);
             return;
         }
-        if (t->depth == 0 || t->recorded != m->probation) rescue(t, m);
+        if (t->depth == 0 || t->recorded != m->probation) rescue(t, m, false);
+    } else if (OH_UNLIKELY(t->depth == 0 && oh_sites_epoch() != t->ok_epoch)) {
+        /* Another thread's rescue routed a library or a site while this
+         * scope ran: this scope's blocks from it may be kept too. */
+        rescue(t, m, true);
     }
     rewind_to(t, m, m->seq);
     t->seq = m->seq;
@@ -519,7 +529,7 @@ int offheap_thread_reset(void)
     struct oh_thread *t = &oh_self;
     if (!t->tagged) return EINVAL;
     if (t->depth > 1 || t->overflow) return EBUSY;
-    if (t->probation) rescue(t, &t->marks[0]);
+    if (t->probation || oh_sites_epoch() != t->ok_epoch) rescue(t, &t->marks[0], !t->probation);
     rewind_to(t, &t->marks[0], t->seq); /* the tag level goes on */
     return 0;
 }
@@ -529,7 +539,7 @@ int offheap_thread_untag(void)
     struct oh_thread *t = &oh_self;
     if (!t->tagged) return EINVAL;
     if (t->depth > 1 || t->overflow) return EBUSY;
-    if (t->probation) rescue(t, &t->marks[0]);
+    if (t->probation || oh_sites_epoch() != t->ok_epoch) rescue(t, &t->marks[0], !t->probation);
     rewind_to(t, &t->marks[0], t->marks[0].seq);
     t->seq = t->marks[0].seq;
     t->depth = 0;
