@@ -64,6 +64,8 @@
 #define READ_CHUNK (64u << 10) /* bytes read from other mappings at once */
 #define RES_PAGES 4096u       /* pages asked about per mincore call */
 #define HITS_CAP 4096u        /* referenced addresses kept for attribution */
+#define SEEN_CAP 256u         /* busy sites counted in one judgment */
+#define HERD 8u               /* threads on probation at once before judging waits */
 #define DESCRIPTOR_BYTES 4096u /* struct pthread is smaller (2304 bytes in glibc 2.36) */
 #define SKIP_CAP (64u + OH_MAX_THREADS)
 
@@ -121,6 +123,7 @@ static struct {
     uint32_t *queue;      /* pinned targets not yet scanned (indices) */
     uint32_t nqueue;
     struct hitrec *hits;  /* referenced addresses (HITS_CAP) */
+    uintptr_t seen[SEEN_CAP]; /* busy sites counted in this judgment */
     uint32_t nhits;
     char *buf;            /* READ_CHUNK */
     unsigned char *res;   /* RES_PAGES residency bytes */
@@ -141,6 +144,9 @@ static uint32_t npinned;
  * in one scope and link the other's blocks into it); the last of them to
  * end judges them all at once, with their records.  Under lock. */
 #define PENDING_LOG_CAP (1u << 16)
+#define BUSY_SLOTS (1u << 16)
+static uintptr_t *busy; /* sites other threads have on probation (below) */
+static bool busy_any;
 
 static uint32_t *pend_runs; /* first slabs */
 static uint32_t npend;
@@ -150,14 +156,24 @@ static uint32_t pend_n;
 /* Threads with blocks on probation now (bit per thread index). */
 static _Atomic uint64_t on_probation[OH_MAX_THREADS / 64];
 
+/* How many threads are on probation: scope ends check it (scope.c). */
+_Atomic uint32_t oh_rescue_probation_count;
+
 static void set_probation(uint32_t id, bool on)
 {
     if (!id || id >= OH_MAX_THREADS) return;
     uint64_t bit = 1ull << (id % 64);
-    if (on) atomic_fetch_or_explicit(&on_probation[id / 64], bit, memory_order_relaxed);
-    else atomic_fetch_and_explicit(&on_probation[id / 64], ~bit, memory_order_relaxed);
+    uint64_t old = on ? atomic_fetch_or_explicit(&on_probation[id / 64], bit, memory_order_relaxed)
+                      : atomic_fetch_and_explicit(&on_probation[id / 64], ~bit, memory_order_relaxed);
+    if (on && !(old & bit)) atomic_fetch_add_explicit(&oh_rescue_probation_count, 1, memory_order_relaxed);
+    if (!on && (old & bit)) atomic_fetch_sub_explicit(&oh_rescue_probation_count, 1, memory_order_relaxed);
 }
 
+
+static bool thread_on_probation(uint32_t id)
+{
+    return (atomic_load_explicit(&on_probation[id / 64], memory_order_relaxed) >> (id % 64)) & 1;
+}
 
 /* Is a thread other than `self` on probation now?  Then a site this
  * thread saw die may be what that thread keeps (the same library first
@@ -203,7 +219,14 @@ static void *map(size_t bytes)
 void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
 {
     t->recorded++;
-    if (!t->probation) set_probation(t->id, true);
+    if (!t->probation) {
+        set_probation(t->id, true);
+        /* Scopes that run meanwhile on other threads are judged at their
+         * end too (scope.c): they may link their blocks into state this
+         * scope is building (a library first used by two threads at
+         * once). */
+        oh_sites_epoch_bump();
+    }
     if (!t->plog) {
         __atomic_store_n(&t->plog, map(sizeof *t->plog), __ATOMIC_RELEASE);
         if (!t->plog) {
@@ -620,7 +643,9 @@ static bool scratch_ready(void)
     size_t s_bytes = oh_round_up(SKIP_CAP * sizeof *sc.skip, page);
     size_t r_bytes = oh_round_up(count * sizeof *pend_runs, page);
     size_t l_bytes = oh_round_up(PENDING_LOG_CAP * sizeof *pend_log, page);
-    size_t total = t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + RES_PAGES + READ_CHUNK;
+    size_t b_bytes = oh_round_up(BUSY_SLOTS * sizeof *busy, page);
+    size_t total =
+        t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + b_bytes + RES_PAGES + READ_CHUNK;
     char *base = map(total);
     if (!base) return false;
     sc.queue = (uint32_t *)(void *)(base + t_bytes);
@@ -629,8 +654,9 @@ static bool scratch_ready(void)
     sc.skip = (struct range *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes);
     pend_runs = (uint32_t *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes);
     pend_log = (struct plog_entry *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes);
-    sc.res = (unsigned char *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes);
-    sc.buf = base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + RES_PAGES;
+    busy = (uintptr_t *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes);
+    sc.res = (unsigned char *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + b_bytes);
+    sc.buf = base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + b_bytes + RES_PAGES;
     sc.t = (struct target *)(void *)base;
     (void)dl_iterate_phdr(find_skips, NULL);
     add_skip((uintptr_t)base, (uintptr_t)base + total);
@@ -829,10 +855,58 @@ static void learn(uintptr_t site, uintptr_t p, const struct hitrec *h, bool stal
     }
 }
 
+/* The sites other threads have on probation now (an open-addressing set,
+ * rebuilt for each judgment; read from their logs, which only grow while
+ * they are on probation). */
+#define DEATHS 1u      /* judgments that see a site's blocks die before it is cleared */
+#define BUSY_DEATHS 3u /* the same for a site another thread has on probation */
+
+static uint32_t busy_hash(uintptr_t s)
+{
+    return (uint32_t)(((uint64_t)s * 0x9e3779b97f4a7c15ull) >> 48) & (BUSY_SLOTS - 1);
+}
+
+static void busy_add(uintptr_t s)
+{
+    for (uint32_t i = busy_hash(s), n = 0; n < 64; n++, i = (i + 1) & (BUSY_SLOTS - 1)) {
+        if (busy[i] == s) return;
+        if (!busy[i]) {
+            busy[i] = s;
+            busy_any = true;
+            return;
+        }
+    }
+}
+
+static bool busy_site(uintptr_t s)
+{
+    if (!busy_any) return false;
+    for (uint32_t i = busy_hash(s), n = 0; n < 64 && busy[i]; n++, i = (i + 1) & (BUSY_SLOTS - 1))
+        if (busy[i] == s) return true;
+    return false;
+}
+
+static void add_thread_sites(struct oh_thread *u, void *arg)
+{
+    (void)arg;
+    if (u->id == self_id || !u->probation) return;
+    struct oh_plog *l = __atomic_load_n(&u->plog, __ATOMIC_ACQUIRE);
+    if (!l) return;
+    uint32_t n = __atomic_load_n(&l->n, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n && i < LOG_CAP; i++) busy_add(__atomic_load_n(&l->e[i].site, __ATOMIC_RELAXED));
+}
+
+static void collect_busy_sites(void)
+{
+    if (busy_any) memset(busy, 0, BUSY_SLOTS * sizeof *busy);
+    busy_any = false;
+    if (others_on_probation(self_id)) oh_thread_for_each(add_thread_sites, NULL);
+}
+
 /* Learn from the blocks referenced from outside the scope, and from the
  * blocks those reference (exactly their extent: the log knows it).  Then
  * clear every other logged site.  True when a site or library was routed. */
-static bool learn_all(void)
+static bool learn_all(bool judged)
 {
     if (!scan_n) return false;
     uint64_t before = atomic_load(&n_libs_routed) + atomic_load(&n_sites_routed);
@@ -846,13 +920,26 @@ static bool learn_all(void)
         scan_run(p, p + oh_block_usable((void *)p));
     }
     learning = false;
-    /* A thread that has the same site on probation now still judges its
-     * own blocks at its end (a later HEAP overrides CLEARED). */
+    /* A site another thread has on probation now may be what that thread
+     * keeps (a library first used by two threads at once: one builds the
+     * shared state, the other only reads it), and a thread whose sites are
+     * all cleared is not judged: such a site is cleared only once several
+     * judgments saw its blocks die. */
+    /* A deferred judgment scanned only its TLS: it clears nothing. */
+    if (!judged) goto done;
+    collect_busy_sites();
+    uint32_t nseen = 0;
     for (uint32_t i = 0; i < scan_n; i++) {
         uintptr_t s = scan_e[i].site;
-        if (s && oh_site_get(s) == OH_SITE_UNKNOWN && !oh_caller_excluded((const void *)s))
-            (void)oh_site_set(s, OH_SITE_CLEARED);
+        if (!s || oh_site_get(s) != OH_SITE_UNKNOWN || oh_caller_excluded((const void *)s)) continue;
+        bool seen = false;
+        for (uint32_t j = 0; j < nseen && !seen; j++) seen = sc.seen[j] == s;
+        if (seen) continue;
+        if (nseen < SEEN_CAP) sc.seen[nseen++] = s;
+        if (oh_site_died(s) < (busy_site(s) ? BUSY_DEATHS : DEATHS)) continue;
+        (void)oh_site_set(s, OH_SITE_CLEARED);
     }
+done:
     return atomic_load(&n_libs_routed) + atomic_load(&n_sites_routed) != before;
 }
 
@@ -869,9 +956,12 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
     t0 = now_ns();
     if (!scratch_ready()) goto out;
     self_id = t->id;
-    /* Judge now, or keep aside until the other threads on probation end
-     * (bounded: at most a quarter of the pool waits). */
-    bool defer = others_on_probation(self_id) && npend < oh_proc_count() / 4;
+    /* Judge now, or, when a herd of threads is on probation at once, keep
+     * this scope's runs aside until the last of them ends and judges all
+     * (one scan instead of one per thread; bounded: at most a quarter of
+     * the pool waits). */
+    bool defer = atomic_load_explicit(&oh_rescue_probation_count, memory_order_relaxed) > HERD &&
+                 npend < oh_proc_count() / 4;
     collect_targets(t, m, !defer);
     if (!sc.nt) goto out;
     sc.nqueue = sc.nhits = 0;
@@ -919,7 +1009,23 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
     learning = false;
 
     /* 4. sites: from the referenced blocks (and what they reference) */
-    routed = learn_all();
+    routed = learn_all(!defer);
+
+    /* Other threads' scopes on probation now: a library first used by
+     * several threads at once may build its shared state in one of them
+     * and link this scope's blocks into it.  Their slabs are read whole
+     * (above their cursors too), through a copy (in check mode their
+     * owner may be protecting them): what they reference is kept, but
+     * nothing is learned from it (stale words there would teach wrongly). */
+    if (!defer && others_on_probation(self_id)) {
+        for (uint32_t s = 0; s < oh_proc_count(); s++) {
+            uint32_t owner =
+                atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(s)->owner, memory_order_relaxed);
+            if (owner == 0 || owner == t->id || owner >= OH_MAX_THREADS || !thread_on_probation(owner)) continue;
+            uintptr_t lo = (uintptr_t)oh_proc_slab(s);
+            scan_foreign(lo, lo + oh_proc_slab_size());
+        }
+    }
 
     /* 3. the runs pinned runs reference, transitively (conservative) */
     for (uint32_t q = 0; q < sc.nqueue; q++) {

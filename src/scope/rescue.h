@@ -83,6 +83,11 @@ bool oh_rescue_audit_due(struct oh_thread *t);
 /* The length of t's probation log (a mark remembers it). */
 uint32_t oh_rescue_log_length(const struct oh_thread *t);
 
+/* Threads on probation now.  A scope that ends while another thread is on
+ * probation is judged too (it may have linked its blocks into state the
+ * other scope builds): one relaxed load at each outermost end. */
+extern _Atomic uint32_t oh_rescue_probation_count;
+
 /* Thread exit: give back the thread's probation log. */
 void oh_rescue_thread_exit(struct oh_thread *t);
 

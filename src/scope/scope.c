@@ -498,9 +498,13 @@ void offheap_scope_end(void)
             return;
         }
         if (t->depth == 0 || t->recorded != m->probation) rescue(t, m, false);
-    } else if (OH_UNLIKELY(t->depth == 0 && oh_sites_epoch() != t->ok_epoch)) {
+    } else if (OH_UNLIKELY(t->depth == 0 &&
+                           (oh_sites_epoch() != t->ok_epoch ||
+                            atomic_load_explicit(&oh_rescue_probation_count, memory_order_relaxed)))) {
         /* Another thread's rescue routed a library or a site while this
-         * scope ran: this scope's blocks from it may be kept too. */
+         * scope ran (its blocks from there may be kept too), or another
+         * thread is on probation (this scope may have linked its blocks
+         * into what that one builds): judge this one too. */
         rescue(t, m, true);
     }
     rewind_to(t, m, m->seq);

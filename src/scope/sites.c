@@ -15,9 +15,9 @@
 #define PROBES 64u
 
 struct slot {
-    _Atomic uintptr_t key;  /* the site; 0: free */
-    _Atomic uint32_t state; /* enum oh_site_state */
-    uint32_t pad;
+    _Atomic uintptr_t key;   /* the site; 0: free */
+    _Atomic uint32_t state;  /* enum oh_site_state */
+    _Atomic uint32_t deaths; /* judgments that saw its blocks die (oh_site_died) */
 };
 
 static struct slot *table;
@@ -80,6 +80,12 @@ bool oh_site_set(uintptr_t ra, enum oh_site_state st)
         }
     }
     return true;
+}
+
+uint32_t oh_site_died(uintptr_t ra)
+{
+    struct slot *s = find(ra, true);
+    return s ? atomic_fetch_add_explicit(&s->deaths, 1, memory_order_relaxed) + 1 : UINT32_MAX;
 }
 
 uint32_t oh_sites_epoch(void)

@@ -34,6 +34,10 @@ enum oh_site_state oh_site_get(uintptr_t ra);
  * is full (the site stays unknown). */
 bool oh_site_set(uintptr_t ra, enum oh_site_state st);
 
+/* One more judgment saw blocks of site ra die with their scope; returns
+ * how many have (UINT32_MAX when the table is full). */
+uint32_t oh_site_died(uintptr_t ra);
+
 /* A number that changes whenever a site or a library stops allocating in
  * scopes: a thread whose caller cache was filled under another number
  * empties it at its next outermost begin. */
