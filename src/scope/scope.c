@@ -29,10 +29,12 @@
 #include "scope/check.h"
 #include "scope/config.h"
 #include "scope/fallback.h"
+#include "scope/names.h"
 #include "scope/proc.h"
 #include "scope/rescue.h"
 #include "scope/scope_fast.h"
 #include "scope/sites.h"
+#include "scope/stats.h"
 #include "scope/thread.h"
 
 #include <errno.h>
@@ -267,10 +269,39 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
 
 /* ---- begin / end ------------------------------------------------------- */
 
+/* Count one misuse: in the thread's counters, and for a thread that never
+ * joined the registry (it never opened a scope) in the process total too. */
+static void count_misuse(struct oh_thread *t)
+{
+    if (t->registered) OH_STAT_ADD(t, misuse, 1);
+    else oh_thread_misuse_unregistered(t);
+}
+
 __attribute__((cold, noinline)) static void misuse(struct oh_thread *t, const char *what)
 {
-    OH_STAT_ADD(t, misuse, 1);
+    count_misuse(t);
     oh_log("misuse: %s (thread depth %u); ignored", what, t->depth);
+}
+
+/* A begin that opens nothing; its end will be absorbed (overflow).  Past
+ * the depth limit each one is a misuse, and the first of a run is
+ * reported; a begin refused for want of a pool or a thread index is not. */
+__attribute__((cold, noinline)) static void begin_ignored(struct oh_thread *t)
+{
+    if (t->depth >= OFFHEAP_SCOPE_MAX_DEPTH) {
+        if (t->overflow == 0)
+            misuse(t, "scope nesting past OFFHEAP_SCOPE_MAX_DEPTH (each further begin is counted, not reported)");
+        else count_misuse(t);
+    }
+    t->overflow++;
+}
+
+/* The end of a named scope: its bytes go to its name (names.h). */
+__attribute__((noinline)) static void named_end(struct oh_thread *t, struct oh_mark *m)
+{
+    account(t);
+    oh_name_ended(m->name, atomic_load_explicit(&t->st.bytes, memory_order_relaxed) - m->bytes);
+    m->name = 0;
 }
 
 /* Between outermost scopes the warm slab is parked outside the chain,
@@ -304,6 +335,7 @@ static bool push_mark(struct oh_thread *t, void *site)
 {
     if (__builtin_expect(!t->registered, 0)) {
         if (oh_proc_init() != 0 || !oh_scope_join(t)) return false;
+        oh_stats_scopes_started(); /* OFFHEAP_STATS_INTERVAL's thread, once */
     }
     if (t->depth == 0) {
         unpark(t);
@@ -446,14 +478,29 @@ void offheap_scope_begin(void)
 {
     struct oh_thread *t = &oh_self;
     if (__builtin_expect(t->depth >= OFFHEAP_SCOPE_MAX_DEPTH || t->overflow, 0)) {
-        if (t->overflow == 0) misuse(t, "scope nesting past OFFHEAP_SCOPE_MAX_DEPTH");
-        t->overflow++;
+        begin_ignored(t);
         return;
     }
     if (__builtin_expect(t->exiting, 0) || !push_mark(t, __builtin_return_address(0))) {
         t->overflow++; /* the matching end is ignored too */
         return;
     }
+    oh_thread_update_route(t);
+}
+
+void offheap_scope_begin_named(const char *name)
+{
+    struct oh_thread *t = &oh_self;
+    if (__builtin_expect(t->depth >= OFFHEAP_SCOPE_MAX_DEPTH || t->overflow, 0)) {
+        begin_ignored(t);
+        return;
+    }
+    uint32_t i = oh_name_index(name);
+    if (__builtin_expect(t->exiting, 0) || !push_mark(t, __builtin_return_address(0))) {
+        t->overflow++;
+        return;
+    }
+    t->marks[t->depth - 1].name = i;
     oh_thread_update_route(t);
 }
 
@@ -469,6 +516,7 @@ void offheap_scope_end(void)
         return;
     }
     struct oh_mark *m = &t->marks[--t->depth];
+    if (OH_UNLIKELY(m->name)) named_end(t, m);
     if (OH_UNLIKELY(t->probation)) {
         if (t->depth > 0 && t->recorded != m->probation && !oh_check_on) {
             /* An inner scope that allocated from sites on probation
@@ -653,4 +701,11 @@ void oh_scope_postfork(void)
 {
     oh_caller_postfork();
     oh_proc_postfork();
+}
+
+void oh_scope_postfork_child(void)
+{
+    oh_caller_postfork();
+    oh_proc_postfork_child();
+    atomic_store(&unjoined, 0); /* the child counts its own */
 }

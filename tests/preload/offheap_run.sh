@@ -24,7 +24,8 @@ grep -q '^liboffheap stats:' "$work/err" || fail "--stats printed no stats on st
 grep -Eq '^  scopes +200$' "$work/err" || fail "--stats: scopes is not 200: $(grep scopes "$work/err")"
 
 sh "$run" --lib "$lib" --stats-json "$probe" >/dev/null 2>"$work/err"
-grep -q '^{"liboffheap":{"scopes":200,' "$work/err" || fail "--stats-json: $(cat "$work/err")"
+grep -Eq '^\{"liboffheap":\{"version":"[0-9]+\.[0-9]+\.[0-9]+","pid":[0-9]+,.*,"scopes":200,' "$work/err" ||
+    fail "--stats-json: $(cat "$work/err")"
 
 # Options become variables.
 sh "$run" --lib "$lib" --pool-size 64M --slab-size 2M --retain 8M --on-exhaust fallback --exclude libfoo \
