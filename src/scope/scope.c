@@ -296,12 +296,25 @@ __attribute__((cold, noinline)) static void begin_ignored(struct oh_thread *t)
     t->overflow++;
 }
 
-/* The end of a named scope: its bytes go to its name (names.h). */
-__attribute__((noinline)) static void named_end(struct oh_thread *t, struct oh_mark *m)
+/* An end while an ignored begin or a named scope is open (end_slow): true
+ * when the end is absorbed by an ignored begin.  Otherwise, if the scope
+ * ending is named, its bytes go to its name (names.h) before the end. */
+__attribute__((noinline)) static bool end_slow(struct oh_thread *t)
 {
-    account(t);
-    oh_name_ended(m->name, atomic_load_explicit(&t->st.bytes, memory_order_relaxed) - m->bytes);
-    m->name = 0;
+    if (t->overflow != 0) {
+        t->overflow--;
+        return true;
+    }
+    if (t->depth > t->tagged) {
+        struct oh_mark *m = &t->marks[t->depth - 1];
+        if (m->name) {
+            account(t);
+            oh_name_ended(m->name, atomic_load_explicit(&t->st.bytes, memory_order_relaxed) - m->bytes);
+            m->name = 0;
+            t->named--;
+        }
+    }
+    return false;
 }
 
 /* Between outermost scopes the warm slab is parked outside the chain,
@@ -500,23 +513,22 @@ void offheap_scope_begin_named(const char *name)
         t->overflow++;
         return;
     }
-    t->marks[t->depth - 1].name = i;
+    if (i) {
+        t->marks[t->depth - 1].name = i;
+        t->named++;
+    }
     oh_thread_update_route(t);
 }
 
 void offheap_scope_end(void)
 {
     struct oh_thread *t = &oh_self;
-    if (__builtin_expect(t->overflow != 0, 0)) {
-        t->overflow--;
-        return;
-    }
+    if (__builtin_expect(t->end_slow != 0, 0) && end_slow(t)) return;
     if (__builtin_expect(t->depth <= t->tagged, 0)) {
         misuse(t, "offheap_scope_end() without a matching offheap_scope_begin()");
         return;
     }
     struct oh_mark *m = &t->marks[--t->depth];
-    if (OH_UNLIKELY(m->name)) named_end(t, m);
     if (OH_UNLIKELY(t->probation)) {
         if (t->depth > 0 && t->recorded != m->probation && !oh_check_on) {
             /* An inner scope that allocated from sites on probation
@@ -616,6 +628,7 @@ static void thread_exit(void *arg)
     t->depth = 0;
     t->tagged = 0;
     t->overflow = 0;
+    t->named = 0;
     oh_thread_update_route(t);
     uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
     if (s != OH_SLAB_NONE) oh_proc_release(s);

@@ -37,8 +37,10 @@ struct oh_mark {
     uint32_t probation; /* the thread's `recorded` at begin (rescue.h) */
     uint32_t plog_n;    /* its probation log's length at begin */
     uint32_t name;      /* names.h index of a named scope, 0 for unnamed: set by
-                           offheap_scope_begin_named() after the push, put back
-                           to 0 by the end (so an unnamed begin never stores it) */
+                           offheap_scope_begin_named() after the push (with
+                           `named`), put back to 0 by the end, so an unnamed
+                           begin never stores it and an end tests it only when
+                           the thread has a named scope open */
     void *site;     /* return address of the begin (check mode reports it) */
     uint64_t bytes; /* st.bytes at begin, the bump since counted */
 };
@@ -91,7 +93,15 @@ struct oh_thread {
     uint32_t id;             /* thread index (tid.h), 0 until registered */
     uint32_t seq;            /* sequence number of the innermost scope */
     uint32_t next_seq;       /* last sequence number handed out */
-    uint32_t overflow;       /* begins ignored past the depth limit */
+    union {
+        struct {
+            uint32_t overflow; /* begins ignored (past the depth limit, or
+                                  refused a pool or a thread index) */
+            uint32_t named;    /* marks of named scopes pushed (names.h) */
+        };
+        uint64_t end_slow;     /* nonzero: an end has more to do than the
+                                  common case (one test of both words) */
+    };
     _Atomic uint32_t parked; /* warm slab kept between outermost scopes, or
                                 OH_SLAB_NONE; other threads may take it
                                 back to the pool when it runs out */
