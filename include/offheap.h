@@ -54,9 +54,10 @@ OFFHEAP_PUBLIC void offheap_scope_begin(void);
 /* As offheap_scope_begin(), and the scope counts under `name` in the
  * per-name figures (offheap_scope_name_stats_get(), the statistics
  * output): scopes ended, bytes their blocks took, the most bytes one such
- * scope took.  The name is read during the call only: its first 47 bytes
- * are copied into a table of 126 names at its first use (names alike in
- * those bytes count as one; past 126 names, scopes count under "(other)").
+ * scope took.  The name is read during the call only: its first
+ * OFFHEAP_SCOPE_NAME_LEN (47) bytes are copied into a table of 126 names
+ * at its first use (names alike in those bytes count as one; past 126
+ * names, scopes count under "(other)", the table's last entry).
  * NULL or "" opens an unnamed scope.  Costs a table lookup more than
  * offheap_scope_begin() (hashing the name), and its end a few atomic adds
  * on the name's counters.  Thread-safe. */
@@ -173,6 +174,11 @@ OFFHEAP_PUBLIC int offheap_stats_get(offheap_stats *out);
  * figures) are 0.  Returns 0, or EINVAL for NULL.  Thread-safe (it reads
  * the calling thread only). */
 OFFHEAP_PUBLIC int offheap_thread_stats_get(offheap_stats *out);
+
+/* The table of scope names: OFFHEAP_SCOPE_NAMES_MAX entries, the last
+ * one "(other)", and the bytes of a name that are kept. */
+#define OFFHEAP_SCOPE_NAMES_MAX 127
+#define OFFHEAP_SCOPE_NAME_LEN 47
 
 /* The figures of one scope name (offheap_scope_begin_named()). */
 typedef struct offheap_scope_name_stats {

@@ -21,9 +21,9 @@
 /* Internal: never exported, and reached without the GOT. */
 #pragma GCC visibility push(hidden)
 
-#define OH_NAMES 128
+#define OH_NAMES (OFFHEAP_SCOPE_NAMES_MAX + 1) /* slot 0 is "unnamed" */
 #define OH_NAME_OTHER (OH_NAMES - 1)
-#define OH_NAME_LEN 47 /* bytes of a name that are kept */
+#define OH_NAME_LEN OFFHEAP_SCOPE_NAME_LEN /* bytes of a name that are kept */
 
 /* The slot of name (its first use takes one); 0 for NULL or "". */
 uint32_t oh_name_index(const char *name);
