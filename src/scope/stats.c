@@ -245,9 +245,10 @@ static const char *program(void)
     OH_COUNTERS(X##_COUNTER)                                                                                           \
     X(fallback_allocs)                                                                                                 \
     X(fallback_frees)                                                                                                  \
-    X(slabs_in_use) X(slabs_committed) X(slabs_total) X(slab_size) X(pool_reserved) X(pool_peak) X(threads) X(rescues) \
-        X(rescue_ns) X(rescue_bytes_scanned) X(pinned_runs) X(pinned_bytes) X(sites_cleared) X(sites_routed)           \
-            X(libraries_routed) X(stale_frees)
+    X(slabs_in_use)                                                                                                    \
+    X(slabs_committed) X(slabs_total) X(slab_size) X(pool_reserved) X(pool_peak) X(threads) X(rescues) X(rescue_ns)    \
+        X(rescue_bytes_scanned) X(pinned_runs) X(pinned_bytes) X(sites_cleared) X(sites_routed) X(libraries_routed)    \
+            X(stale_frees)
 
 /* The check-mode counters (check.c formats them into a buffer). */
 static void out_check(struct out *o, int json)

@@ -9,9 +9,9 @@
  */
 #include "ph.h"
 
-static const char *const names[] = {"pool_size", "slab_size", "retain", "on_exhaust", "exclude",
-                                    "verbose", "stats", "stats_signal", "stats_fd", "stats_interval",
-                                    "check", "huge_pages", "dormant", "rescue", "learn",
+static const char *const names[] = {"pool_size",  "slab_size",     "retain",       "on_exhaust", "exclude",
+                                    "verbose",    "stats",         "stats_signal", "stats_fd",   "stats_interval",
+                                    "check",      "huge_pages",    "dormant",      "rescue",     "learn",
                                     "fault_mmap", "fault_fallback"};
 
 int main(int argc, char **argv)
@@ -61,8 +61,9 @@ int main(int argc, char **argv)
     unsigned long long slab = strtoull(buf, NULL, 10);
     offheap_scope_begin(); /* creates the pool */
     s = ph_stats();
-    CHECKF(s.pool_reserved == pool && s.slab_size == slab, "stats say a pool of %llu in slabs of %llu, config %llu/%llu",
-           (unsigned long long)s.pool_reserved, (unsigned long long)s.slab_size, pool, slab);
+    CHECKF(s.pool_reserved == pool && s.slab_size == slab,
+           "stats say a pool of %llu in slabs of %llu, config %llu/%llu", (unsigned long long)s.pool_reserved,
+           (unsigned long long)s.slab_size, pool, slab);
     offheap_scope_end();
     printf("pool_size=%llu slab_size=%llu\n", pool, slab);
     return check_done("config_get");

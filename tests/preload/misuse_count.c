@@ -79,8 +79,7 @@ int main(void)
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, fresh_thread, &r) == 0);
     pthread_join(t, NULL);
-    CHECKF(r.after_misuse == r.before + 3, "a thread without scopes: misuse +%llu, want +3",
-           r.after_misuse - r.before);
+    CHECKF(r.after_misuse == r.before + 3, "a thread without scopes: misuse +%llu, want +3", r.after_misuse - r.before);
     CHECKF(ph_count_lines(r.err) == 3, "a thread without scopes: %d stderr lines, want 3: %s", ph_count_lines(r.err),
            r.err);
     CHECKF(r.own == 3, "offheap_thread_stats_get on that thread: misuse %llu, want 3", r.own);
@@ -100,8 +99,7 @@ int main(void)
     int extra = 7;
     const char *err = ph_capture_stderr(too_deep, &extra);
     CHECKF(misuse_now() == m0 + 7, "7 begins past the limit: misuse +%llu, want +7", misuse_now() - m0);
-    CHECKF(ph_count_lines(err) == 1 && strstr(err, "OFFHEAP_SCOPE_MAX_DEPTH"), "7 begins past the limit said: %s",
-           err);
+    CHECKF(ph_count_lines(err) == 1 && strstr(err, "OFFHEAP_SCOPE_MAX_DEPTH"), "7 begins past the limit said: %s", err);
     CHECKF(thread_misuse() == own0 + 7, "this thread's own misuse +%llu, want +7", thread_misuse() - own0);
     CHECK(offheap_scope_depth() == 0);
 

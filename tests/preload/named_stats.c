@@ -209,7 +209,8 @@ static void print_cb(void)
 
     CHECK(offheap_stats_print_cb(collect, &j, OFFHEAP_STATS_JSON) == 0);
     CHECK(!j.bad);
-    CHECKF(!strncmp(j.text, "{\"liboffheap\":{\"version\":\"" OFFHEAP_VERSION "\",\"pid\":", 33), "json: %.80s", j.text);
+    CHECKF(!strncmp(j.text, "{\"liboffheap\":{\"version\":\"" OFFHEAP_VERSION "\",\"pid\":", 33), "json: %.80s",
+           j.text);
     CHECK(strstr(j.text, ",\"reason\":\"call\",") != NULL);
     CHECK(strstr(j.text, "{\"name\":\"parse\",\"scopes\":11,\"bytes\":") != NULL);
     CHECK(strstr(j.text, "{\"name\":\"we\\\"ird\\\\name\\u000a\",\"scopes\":1,") != NULL);
