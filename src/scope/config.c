@@ -606,9 +606,12 @@ static const char *show_size(size_t v, char *buf, size_t cap)
     return buf;
 }
 
-static const char *named(size_t i)
+/* How a warning names a setting: as it was given. */
+static const char *named(size_t i, char *buf, size_t cap)
 {
-    return source[i] == FROM_CONF ? settings[i].name : settings[i].var;
+    if (source[i] != FROM_CONF) return settings[i].var;
+    oh_format(buf, cap, "OFFHEAP_CONF %s", settings[i].name);
+    return buf;
 }
 
 /* The pool holds whole slabs and never more than the size asked (the cap
@@ -629,18 +632,19 @@ static void fit_pool(void)
         if (s < 64 * KiB) s = 64 * KiB;
     }
     size_t pool = asked & ~(s - 1);
-    char a[32], b[32], c[32], d[32];
+    char a[32], b[32], c[32], d[32], np[48], ns[48];
     if (s != slab)
         oh_log("%s=%s is not a whole number of %s slabs (%s%s): using %zu slabs of %s, a pool of %s; the pool never "
                "exceeds the size asked",
-               named(S_POOL_SIZE), show_size(asked, a, sizeof a), show_size(slab, b, sizeof b),
-               slab_set ? named(S_SLAB_SIZE) : "the default slab size", slab > asked ? ", larger than the pool" : "",
-               pool / s, show_size(s, c, sizeof c), show_size(pool, d, sizeof d));
+               named(S_POOL_SIZE, np, sizeof np), show_size(asked, a, sizeof a), show_size(slab, b, sizeof b),
+               slab_set ? named(S_SLAB_SIZE, ns, sizeof ns) : "the default slab size",
+               slab > asked ? ", larger than the pool" : "", pool / s, show_size(s, c, sizeof c),
+               show_size(pool, d, sizeof d));
     else
         oh_log("%s=%s is not a whole number of %s slabs (%s): the pool is %zu slab%s, %s; it never exceeds the size "
                "asked",
-               named(S_POOL_SIZE), show_size(asked, a, sizeof a), show_size(slab, b, sizeof b), named(S_SLAB_SIZE),
-               pool / s, pool / s == 1 ? "" : "s", show_size(pool, c, sizeof c));
+               named(S_POOL_SIZE, np, sizeof np), show_size(asked, a, sizeof a), show_size(slab, b, sizeof b),
+               named(S_SLAB_SIZE, ns, sizeof ns), pool / s, pool / s == 1 ? "" : "s", show_size(pool, c, sizeof c));
     oh_cfg.slab_size = s;
     oh_cfg.pool_size = pool;
 }
