@@ -6,6 +6,9 @@
  * under any allocator and measures scopes only with LD_PRELOAD=liboffheap.so.
  *
  *   scope_empty    begin + end, nothing allocated (goal: <= 50 ns)
+ *   scope_named    offheap_scope_begin_named("bench") + end, nothing allocated
+ *                  (a named scope's extra cost: hashing the name, the name's
+ *                  counters at the end)
  *   scope_1x64     begin + malloc(64) + end
  *   scope_16x64    begin + 16 x malloc(64) + end
  *   scope_200mix   begin + 200 mallocs of 16-1024 B + end
@@ -46,6 +49,12 @@ static BENCH_NOINLINE void it_scope_empty(void)
     scope_end();
 }
 
+static BENCH_NOINLINE void it_scope_named(void)
+{
+    OFFHEAP_SCOPE_BEGIN_NAMED("bench");
+    scope_end();
+}
+
 static BENCH_NOINLINE void it_scope_n(int n, int mixed)
 {
     scope_begin();
@@ -81,15 +90,16 @@ static BENCH_NOINLINE void it_mf(int n, int mixed)
     for (int i = 0; i < n; i++) free(ptrs[i]);
 }
 
-enum which { S_EMPTY, S_1, S_16, S_200, S_FREE16, MF_1, MF_16, MF_200, NCASES };
-static const char *names[NCASES] = {"scope_empty",  "scope_1x64", "scope_16x64", "scope_200mix",
-                                    "scope_free16", "mf_1x64",    "mf_16x64",    "mf_200mix"};
-static const int allocs[NCASES] = {0, 1, 16, MIX, 16, 1, 16, MIX};
+enum which { S_EMPTY, S_NAMED, S_1, S_16, S_200, S_FREE16, MF_1, MF_16, MF_200, NCASES };
+static const char *names[NCASES] = {"scope_empty",  "scope_named", "scope_1x64", "scope_16x64", "scope_200mix",
+                                    "scope_free16", "mf_1x64",     "mf_16x64",   "mf_200mix"};
+static const int allocs[NCASES] = {0, 0, 1, 16, MIX, 16, 1, 16, MIX};
 
 static void one(enum which w)
 {
     switch (w) {
     case S_EMPTY: it_scope_empty(); break;
+    case S_NAMED: it_scope_named(); break;
     case S_1: it_scope_n(1, 0); break;
     case S_16: it_scope_n(16, 0); break;
     case S_200: it_scope_n(MIX, 1); break;

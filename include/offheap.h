@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "offheap_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,16 +45,28 @@ extern "C" {
 
 /* Open a scope on the calling thread.  Scopes nest: an inner end releases
  * only what was allocated since the inner begin.  Nesting past
- * OFFHEAP_SCOPE_MAX_DEPTH is reported on stderr, counted in
- * offheap_stats.misuse, and the extra begin is ignored (its allocations
- * belong to the enclosing scope).  Cost: a few stores, no lock, no system
- * call. */
+ * OFFHEAP_SCOPE_MAX_DEPTH is ignored (its allocations belong to the
+ * enclosing scope) and each ignored begin counts one in
+ * offheap_stats.misuse; the first of a run is reported on stderr.  Cost: a
+ * few stores, no lock, no system call. */
 OFFHEAP_PUBLIC void offheap_scope_begin(void);
+
+/* As offheap_scope_begin(), and the scope counts under `name` in the
+ * per-name figures (offheap_scope_name_stats_get(), the statistics
+ * output): scopes ended, bytes their blocks took, the most bytes one such
+ * scope took.  The name is read during the call only: its first
+ * OFFHEAP_SCOPE_NAME_LEN (47) bytes are copied into a table of 126 names
+ * at its first use (names alike in those bytes count as one; past 126
+ * names, scopes count under "(other)", the table's last entry).
+ * NULL or "" opens an unnamed scope.  Costs a table lookup more than
+ * offheap_scope_begin() (hashing the name), and its end a few atomic adds
+ * on the name's counters.  Thread-safe. */
+OFFHEAP_PUBLIC void offheap_scope_begin_named(const char *name);
 
 /* Close the innermost scope of the calling thread and release every block
  * allocated in it: O(slabs used), never O(blocks).  An end without a
- * matching begin is reported on stderr, counted in offheap_stats.misuse and
- * otherwise ignored. */
+ * matching begin, also on a thread that never opened a scope, is reported
+ * on stderr, counted in offheap_stats.misuse and otherwise ignored. */
 OFFHEAP_PUBLIC void offheap_scope_end(void);
 
 /* Open scopes on the calling thread, the tag base included (0 outside). */
@@ -78,8 +92,8 @@ OFFHEAP_PUBLIC int offheap_thread_untag(void);
 /* Escape hatch: between offheap_escape_begin() and offheap_escape_end()
  * the calling thread allocates from the ordinary heap (jemalloc) even inside
  * a scope, for memory that must outlive the scope (caches, results handed to
- * another thread).  Escapes nest; an unmatched end is reported and
- * ignored. */
+ * another thread).  Escapes nest; an unmatched end is reported, counted in
+ * offheap_stats.misuse and ignored. */
 OFFHEAP_PUBLIC void offheap_escape_begin(void);
 OFFHEAP_PUBLIC void offheap_escape_end(void);
 
@@ -87,8 +101,11 @@ OFFHEAP_PUBLIC void offheap_escape_end(void);
  * or not), 0 otherwise.  Constant time. */
 OFFHEAP_PUBLIC int offheap_owns(const void *ptr);
 
-/* Process-wide figures.  Counters are totals since start over all threads
- * (live and exited); byte figures are bytes. */
+/* Process-wide figures.  Counters are totals over all threads (live and
+ * exited) since the process started, or, in a forked child, since the
+ * fork: a child's counters start at zero and count only what it does
+ * (gauges such as slabs_in_use describe its state now).  Byte figures are
+ * bytes. */
 typedef struct offheap_stats {
     uint64_t scopes;               /* scopes entered (tag bases included) */
     uint64_t depth_peak;           /* deepest nesting seen on any thread */
@@ -106,9 +123,15 @@ typedef struct offheap_stats {
                                    because libc, ld.so or an
                                    OFFHEAP_EXCLUDE library asked */
     uint64_t exhausted;            /* allocations the pool could not serve */
-    uint64_t misuse;               /* unmatched ends, nesting past the limit */
-    uint64_t fallback_allocs;      /* allocations served by jemalloc */
-    uint64_t fallback_frees;       /* frees passed to jemalloc */
+    uint64_t misuse;               /* unmatched ends, each begin ignored past
+                                   the nesting limit */
+    uint64_t fallback_allocs;      /* allocations jemalloc served (malloc,
+                                   calloc, new, ..., a realloc that moves),
+                                   from jemalloc's own counts: exact for the
+                                   calling thread and exited threads; see
+                                   offheap_stats_get() */
+    uint64_t fallback_frees;       /* blocks jemalloc took back (free, delete,
+                                   a realloc that moves), likewise */
     uint64_t slabs_in_use;         /* process pool slabs held by threads now */
     uint64_t slabs_committed;      /* slabs whose pages are resident or
                                    retained */
@@ -137,13 +160,81 @@ typedef struct offheap_stats {
                                    records all its blocks and is judged) */
 } offheap_stats;
 
-/* Fill *out.  Returns 0, or EINVAL for NULL.  Reads every thread's counters
- * without stopping them: each figure is exact at some instant. */
+/* Fill *out with the process's figures.  Returns 0, or EINVAL for NULL.
+ * Reads every thread's counters without stopping them: each figure is
+ * exact at some instant.  fallback_allocs/fallback_frees come from
+ * jemalloc's statistics: the call first merges the calling thread's
+ * jemalloc thread cache into them (a few microseconds), and a thread's
+ * cache is merged when it exits; another running thread's allocations and
+ * frees served by its cache since that cache last filled, flushed or was
+ * garbage-collected are not in yet.  Thread-safe. */
 OFFHEAP_PUBLIC int offheap_stats_get(offheap_stats *out);
 
-/* Write the figures to fd as text (json == 0) or one JSON object (json != 0),
- * with write(2) only.  Returns 0 or the errno of a failed write. */
+/* Fill *out with the calling thread's own figures: the per-thread counters
+ * (scopes through misuse, in field order) since the thread started (or,
+ * in a forked child, since the fork).  The fields that describe the
+ * process (fallback_*, slabs_*, slab_size, pool_*, threads and the rescue
+ * figures) are 0.  Returns 0, or EINVAL for NULL.  Thread-safe (it reads
+ * the calling thread only). */
+OFFHEAP_PUBLIC int offheap_thread_stats_get(offheap_stats *out);
+
+/* The table of scope names: OFFHEAP_SCOPE_NAMES_MAX entries, the last
+ * one "(other)", and the bytes of a name that are kept. */
+#define OFFHEAP_SCOPE_NAMES_MAX 127
+#define OFFHEAP_SCOPE_NAME_LEN 47
+
+/* The figures of one scope name (offheap_scope_begin_named()). */
+typedef struct offheap_scope_name_stats {
+    const char *name;    /* the library's copy, valid for the process's life */
+    uint64_t scopes;     /* scopes of this name ended */
+    uint64_t bytes;      /* bytes their blocks took (as scope_bytes counts
+                            them; an inner scope's count in its outer's) */
+    uint64_t peak_bytes; /* the most bytes one such scope took */
+} offheap_scope_name_stats;
+
+/* Copy the figures of up to cap scope names into out[] (in no particular
+ * order) and set *count to the number of names known, which may be more
+ * than cap: call again with a larger array for the rest.  Names appear at
+ * their first begin and stay.  Returns 0, or EINVAL when count is NULL or
+ * out is NULL with cap > 0.  Thread-safe: each figure is exact at some
+ * instant. */
+OFFHEAP_PUBLIC int offheap_scope_name_stats_get(offheap_scope_name_stats *out, size_t cap, size_t *count);
+
+/* Write the statistics to fd as text (json == 0) or one JSON object on one
+ * line (json != 0), with write(2) only: the version, pid, program and time,
+ * every offheap_stats figure and the scope names' figures.  Returns 0 or
+ * the errno of a failed write.  Thread-safe. */
 OFFHEAP_PUBLIC int offheap_stats_print(int fd, int json);
+
+/* offheap_stats_print_cb() flags. */
+#define OFFHEAP_STATS_JSON 1 /* one JSON object instead of text */
+
+/* The statistics offheap_stats_print() writes, handed to write_cb(opaque,
+ * text) in one or more NUL-terminated pieces (each ends at a line end or
+ * a JSON field), like jemalloc's malloc_stats_print().  No lock is held
+ * while write_cb runs: it may allocate, log, or call into liboffheap.
+ * Returns 0, or EINVAL when write_cb is NULL or flags has an unknown bit.
+ * Thread-safe. */
+OFFHEAP_PUBLIC int offheap_stats_print_cb(void (*write_cb)(void *opaque, const char *text), void *opaque, int flags);
+
+/* The effective value of one setting as text, for name either the
+ * OFFHEAP_CONF name ("pool_size") or the variable ("OFFHEAP_POOL_SIZE"),
+ * any case: sizes in bytes ("1073741824", after the pool is fitted to
+ * whole slabs), booleans "0"/"1", on_exhaust and stats as their names,
+ * stats_signal as a name ("USR1", "RTMIN+2") or "none", stats_interval in
+ * milliseconds ("10000ms", "0ms" when off), exclude as given ("" when
+ * none).  Writes a NUL-terminated string into buf.  Returns 0; ENOENT for
+ * an unknown name; ERANGE when the value and its NUL do not fit in len
+ * bytes (buf then holds as much as fits, NUL-terminated); EINVAL when name
+ * or buf is NULL or len is 0.  The configuration is read once at start and
+ * never changes: thread-safe. */
+OFFHEAP_PUBLIC int offheap_config_get(const char *name, char *buf, size_t len);
+
+/* The version of the liboffheap.so the program runs with,
+ * "MAJOR.MINOR.PATCH" (OFFHEAP_VERSION is the headers' version).  A static
+ * string, never NULL.  Thread-safe.  liboffheap_pool.so exports the same
+ * function (offheap_pool.h). */
+OFFHEAP_PUBLIC const char *offheap_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Markers for programs that do not link liboffheap                          */
@@ -166,6 +257,17 @@ OFFHEAP_PUBLIC int offheap_stats_print(int fd, int json);
  *   OFFHEAP_STATS_GET(out)         offheap_stats_get(out), or ENOSYS (*out
  *                                  untouched)
  *   OFFHEAP_STATS_PRINT(fd, json)  offheap_stats_print(fd, json), or ENOSYS
+ *   OFFHEAP_SCOPE_BEGIN_NAMED(n)   offheap_scope_begin_named(n), or
+ *                                  offheap_scope_begin() from a library
+ *                                  without names, or nothing
+ *   OFFHEAP_THREAD_STATS_GET(out)  offheap_thread_stats_get(out), or ENOSYS
+ *   OFFHEAP_SCOPE_NAME_STATS_GET(out, cap, count)
+ *                                  offheap_scope_name_stats_get(), or ENOSYS
+ *   OFFHEAP_STATS_PRINT_CB(cb, opaque, flags)
+ *                                  offheap_stats_print_cb(), or ENOSYS
+ *   OFFHEAP_CONFIG_GET(name, buf, len)
+ *                                  offheap_config_get(), or ENOSYS
+ *   OFFHEAP_RUNTIME_VERSION()      offheap_version(), or a null pointer
  *   OFFHEAP_SCOPE { ... }          the block is one scope (see below)
  *   OFFHEAP_ESCAPE { ... }         the block is one escape
  *
@@ -184,6 +286,12 @@ OFFHEAP_PUBLIC int offheap_stats_print(int fd, int json);
 #pragma weak offheap_owns
 #pragma weak offheap_stats_get
 #pragma weak offheap_stats_print
+#pragma weak offheap_scope_begin_named
+#pragma weak offheap_thread_stats_get
+#pragma weak offheap_scope_name_stats_get
+#pragma weak offheap_stats_print_cb
+#pragma weak offheap_config_get
+#pragma weak offheap_version
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -202,6 +310,12 @@ typedef int (*offheap_int_fn_)(void);
 typedef int (*offheap_owns_fn_)(const void *);
 typedef int (*offheap_stats_get_fn_)(offheap_stats *);
 typedef int (*offheap_stats_print_fn_)(int, int);
+typedef void (*offheap_named_fn_)(const char *);
+typedef int (*offheap_name_stats_fn_)(offheap_scope_name_stats *, size_t, size_t *);
+typedef void (*offheap_write_cb_)(void *, const char *);
+typedef int (*offheap_print_cb_fn_)(offheap_write_cb_, void *, int);
+typedef int (*offheap_config_get_fn_)(const char *, char *, size_t);
+typedef const char *(*offheap_version_fn_)(void);
 
 #define OFFHEAP_MARKERS_ABSENT_ 1
 #define OFFHEAP_MARKERS_LOADED_ 2
@@ -218,6 +332,13 @@ struct offheap_marker_table_ {
     offheap_owns_fn_ owns;
     offheap_stats_get_fn_ stats_get;
     offheap_stats_print_fn_ stats_print;
+    offheap_named_fn_ begin_named;
+    offheap_stats_get_fn_ thread_stats_get;
+    offheap_name_stats_fn_ name_stats_get;
+    offheap_print_cb_fn_ stats_print_cb;
+    offheap_config_get_fn_ config_get;
+    offheap_version_fn_ version;
+    const char *no_version; /* always a null pointer */
 };
 
 /* dlsym's object pointer copied into a function pointer: defined in C and
@@ -244,6 +365,12 @@ static inline const struct offheap_marker_table_ *offheap_markers_(void)
         OFFHEAP_LOOKUP_(m.owns, "offheap_owns");
         OFFHEAP_LOOKUP_(m.stats_get, "offheap_stats_get");
         OFFHEAP_LOOKUP_(m.stats_print, "offheap_stats_print");
+        OFFHEAP_LOOKUP_(m.begin_named, "offheap_scope_begin_named");
+        OFFHEAP_LOOKUP_(m.thread_stats_get, "offheap_thread_stats_get");
+        OFFHEAP_LOOKUP_(m.name_stats_get, "offheap_scope_name_stats_get");
+        OFFHEAP_LOOKUP_(m.stats_print_cb, "offheap_stats_print_cb");
+        OFFHEAP_LOOKUP_(m.config_get, "offheap_config_get");
+        OFFHEAP_LOOKUP_(m.version, "offheap_version");
         /* Loaded: the four markers are there (a stand-in preload, such as
          * the benchmarks' reference preloads, may define only those). */
         __atomic_store_n(&m.state,
@@ -306,6 +433,43 @@ static inline int offheap_weak_stats_print_(int fd, int json)
     const struct offheap_marker_table_ *m = offheap_markers_();
     return m->stats_print ? m->stats_print(fd, json) : ENOSYS;
 }
+static inline void offheap_weak_scope_begin_named_(const char *name)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    if (m->begin_named) m->begin_named(name);
+    else if (m->state == OFFHEAP_MARKERS_LOADED_) m->begin();
+}
+static inline int offheap_weak_thread_stats_get_(offheap_stats *out)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->thread_stats_get ? m->thread_stats_get(out) : ENOSYS;
+}
+static inline int offheap_weak_scope_name_stats_get_(offheap_scope_name_stats *out, size_t cap, size_t *count)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->name_stats_get ? m->name_stats_get(out, cap, count) : ENOSYS;
+}
+static inline int offheap_weak_stats_print_cb_(offheap_write_cb_ write_cb, void *opaque, int flags)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->stats_print_cb ? m->stats_print_cb(write_cb, opaque, flags) : ENOSYS;
+}
+static inline int offheap_weak_config_get_(const char *name, char *buf, size_t len)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->config_get ? m->config_get(name, buf, len) : ENOSYS;
+}
+static inline const char *offheap_weak_version_(void)
+{
+    const struct offheap_marker_table_ *m = offheap_markers_();
+    return m->version ? m->version() : m->no_version;
+}
+#define OFFHEAP_SCOPE_BEGIN_NAMED(name) offheap_weak_scope_begin_named_(name)
+#define OFFHEAP_THREAD_STATS_GET(out) offheap_weak_thread_stats_get_(out)
+#define OFFHEAP_SCOPE_NAME_STATS_GET(out, cap, count) offheap_weak_scope_name_stats_get_(out, cap, count)
+#define OFFHEAP_STATS_PRINT_CB(write_cb, opaque, flags) offheap_weak_stats_print_cb_(write_cb, opaque, flags)
+#define OFFHEAP_CONFIG_GET(name, buf, len) offheap_weak_config_get_(name, buf, len)
+#define OFFHEAP_RUNTIME_VERSION() offheap_weak_version_()
 #define OFFHEAP_SCOPE_DEPTH() offheap_weak_scope_depth_()
 #define OFFHEAP_OWNS(ptr) offheap_weak_owns_(ptr)
 #define OFFHEAP_THREAD_TAG() offheap_weak_thread_tag_()

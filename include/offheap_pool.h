@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "offheap_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -255,6 +257,16 @@ OFFHEAP_API size_t offheap_pressure_sample(int source);
  * library (an errno value); unknown codes give "unknown error".  Does not
  * allocate.  Thread-safe. */
 OFFHEAP_API const char *offheap_strerror(int code);
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The version of the library the program runs with, "MAJOR.MINOR.PATCH"
+ * (OFFHEAP_VERSION is the headers' version, offheap_version.h).  A static
+ * string; never NULL, no error.  Thread-safe.  liboffheap.so exports the
+ * same function (offheap.h). */
+OFFHEAP_API const char *offheap_version(void);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include "core/tid.h"
 #include "scope/config.h"
 #include "scope/fallback.h"
+#include "scope/names.h"
 #include "scope/plt.h"
 #include "scope/rescue.h"
 #include "scope/scope.h"
@@ -24,22 +25,38 @@
 #include <stdint.h>
 
 /* Locks are taken in the order rescue -> tid -> thread registry -> scope
- * engine (a rescue takes the registry's lock) and dropped in reverse, in
- * parent and child alike. */
+ * engine -> scope names (a rescue takes the registry's lock) and dropped in
+ * reverse, in parent and child alike.  The child also starts its counts at
+ * zero (each process reports its own figures), then, with every lock
+ * free, notes jemalloc's counts at the fork (stats.c).  jemalloc's own
+ * fork handlers were registered before ours (its constructor runs first:
+ * liboffheap depends on it), so its child handler has run by then. */
 static void prefork(void)
 {
     oh_rescue_prefork();
     oh_tid_prefork();
     oh_thread_prefork();
     oh_scope_prefork();
+    oh_names_prefork();
 }
 
-static void postfork(void)
+static void postfork_parent(void)
 {
+    oh_names_postfork();
     oh_scope_postfork();
     oh_thread_postfork();
     oh_tid_postfork();
     oh_rescue_postfork();
+}
+
+static void postfork_child(void)
+{
+    oh_names_postfork_child();
+    oh_scope_postfork_child();
+    oh_thread_postfork_child();
+    oh_tid_postfork();
+    oh_rescue_postfork();
+    oh_stats_postfork_child();
 }
 
 /* Dormant until the first scope (plt.h).  realloc is not bypassed: our
@@ -62,7 +79,7 @@ __attribute__((constructor)) static void oh_preload_init(void)
     if (bound && oh_cfg.dormant) go_dormant();
     oh_stats_keep_fd();
     oh_stats_install_signal();
-    (void)pthread_atfork(prefork, postfork, postfork);
+    (void)pthread_atfork(prefork, postfork_parent, postfork_child);
 }
 
 __attribute__((destructor)) static void oh_preload_fini(void)

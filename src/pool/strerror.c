@@ -19,6 +19,9 @@ const char *offheap_strerror(int code)
     case ENOTSUP: return "operation not supported";
     case EDEADLK: return "operation would deadlock";
     case EPERM: return "operation not permitted";
+    case ENOENT: return "no such setting";
+    case ERANGE: return "result does not fit in the buffer";
+    case ENOSYS: return "function not available (liboffheap.so not loaded)";
     default: return "unknown error";
     }
 }

@@ -92,3 +92,10 @@ void oh_proc_postfork(void)
 {
     if (err_code == 0) oh_slabs_unlock(&oh_proc);
 }
+
+void oh_proc_postfork_child(void)
+{
+    if (err_code != 0) return;
+    atomic_store(&oh_proc.peak, atomic_load(&oh_proc.in_use));
+    oh_slabs_unlock(&oh_proc);
+}

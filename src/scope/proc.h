@@ -123,9 +123,11 @@ struct oh_proc_usage {
 };
 void oh_proc_usage(struct oh_proc_usage *out);
 
-/* Fork handlers: wait for a creation under way, hold the supply's lock. */
+/* Fork handlers: wait for a creation under way, hold the supply's lock.
+ * In the child the peak restarts from the slabs in use at the fork. */
 void oh_proc_prefork(void);
 void oh_proc_postfork(void);
+void oh_proc_postfork_child(void);
 
 #pragma GCC visibility pop
 

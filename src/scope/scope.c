@@ -29,10 +29,12 @@
 #include "scope/check.h"
 #include "scope/config.h"
 #include "scope/fallback.h"
+#include "scope/names.h"
 #include "scope/proc.h"
 #include "scope/rescue.h"
 #include "scope/scope_fast.h"
 #include "scope/sites.h"
+#include "scope/stats.h"
 #include "scope/thread.h"
 
 #include <errno.h>
@@ -281,10 +283,52 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
 
 /* ---- begin / end ------------------------------------------------------- */
 
+/* Count one misuse: in the thread's counters, and for a thread that never
+ * joined the registry (it never opened a scope) in the process total too. */
+static void count_misuse(struct oh_thread *t)
+{
+    if (t->registered) OH_STAT_ADD(t, misuse, 1);
+    else oh_thread_misuse_unregistered(t);
+}
+
 __attribute__((cold, noinline)) static void misuse(struct oh_thread *t, const char *what)
 {
-    OH_STAT_ADD(t, misuse, 1);
+    count_misuse(t);
     oh_log("misuse: %s (thread depth %u); ignored", what, t->depth);
+}
+
+/* A begin that opens nothing; its end will be absorbed (overflow).  Past
+ * the depth limit each one is a misuse, and the first of a run is
+ * reported; a begin refused for want of a pool or a thread index is not. */
+__attribute__((cold, noinline)) static void begin_ignored(struct oh_thread *t)
+{
+    if (t->depth >= OFFHEAP_SCOPE_MAX_DEPTH) {
+        if (t->overflow == 0)
+            misuse(t, "scope nesting past OFFHEAP_SCOPE_MAX_DEPTH (each further begin is counted, not reported)");
+        else count_misuse(t);
+    }
+    t->overflow++;
+}
+
+/* An end while an ignored begin or a named scope is open (end_slow): true
+ * when the end is absorbed by an ignored begin.  Otherwise, if the scope
+ * ending is named, its bytes go to its name (names.h) before the end. */
+__attribute__((noinline)) static bool end_slow(struct oh_thread *t)
+{
+    if (t->overflow != 0) {
+        t->overflow--;
+        return true;
+    }
+    if (t->depth > t->tagged) {
+        struct oh_mark *m = &t->marks[t->depth - 1];
+        if (m->name) {
+            account(t);
+            oh_name_ended(m->name, atomic_load_explicit(&t->st.bytes, memory_order_relaxed) - m->bytes);
+            m->name = 0;
+            t->named--;
+        }
+    }
+    return false;
 }
 
 /* Between outermost scopes the warm slab is parked outside the chain,
@@ -318,6 +362,7 @@ static bool push_mark(struct oh_thread *t, void *site)
 {
     if (__builtin_expect(!t->registered, 0)) {
         if (oh_proc_init() != 0 || !oh_scope_join(t)) return false;
+        oh_stats_scopes_started(); /* OFFHEAP_STATS_INTERVAL's thread, once */
     }
     if (t->depth == 0) {
         unpark(t);
@@ -462,8 +507,7 @@ void offheap_scope_begin(void)
 {
     struct oh_thread *t = &oh_self;
     if (__builtin_expect(t->depth >= OFFHEAP_SCOPE_MAX_DEPTH || t->overflow, 0)) {
-        if (t->overflow == 0) misuse(t, "scope nesting past OFFHEAP_SCOPE_MAX_DEPTH");
-        t->overflow++;
+        begin_ignored(t);
         return;
     }
     if (__builtin_expect(t->exiting, 0) || !push_mark(t, __builtin_return_address(0))) {
@@ -473,13 +517,29 @@ void offheap_scope_begin(void)
     oh_thread_update_route(t);
 }
 
+void offheap_scope_begin_named(const char *name)
+{
+    struct oh_thread *t = &oh_self;
+    if (__builtin_expect(t->depth >= OFFHEAP_SCOPE_MAX_DEPTH || t->overflow, 0)) {
+        begin_ignored(t);
+        return;
+    }
+    uint32_t i = oh_name_index(name);
+    if (__builtin_expect(t->exiting, 0) || !push_mark(t, __builtin_return_address(0))) {
+        t->overflow++;
+        return;
+    }
+    if (i) {
+        t->marks[t->depth - 1].name = i;
+        t->named++;
+    }
+    oh_thread_update_route(t);
+}
+
 void offheap_scope_end(void)
 {
     struct oh_thread *t = &oh_self;
-    if (__builtin_expect(t->overflow != 0, 0)) {
-        t->overflow--;
-        return;
-    }
+    if (__builtin_expect(t->end_slow != 0, 0) && end_slow(t)) return;
     if (__builtin_expect(t->depth <= t->tagged, 0)) {
         misuse(t, "offheap_scope_end() without a matching offheap_scope_begin()");
         return;
@@ -592,6 +652,7 @@ static void thread_exit(void *arg)
     t->depth = 0;
     t->tagged = 0;
     t->overflow = 0;
+    t->named = 0;
     oh_thread_update_route(t);
     uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
     if (s != OH_SLAB_NONE) oh_proc_release(s);
@@ -677,4 +738,11 @@ void oh_scope_postfork(void)
 {
     oh_caller_postfork();
     oh_proc_postfork();
+}
+
+void oh_scope_postfork_child(void)
+{
+    oh_caller_postfork();
+    oh_proc_postfork_child();
+    atomic_store(&unjoined, 0); /* the child counts its own */
 }

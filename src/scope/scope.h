@@ -41,9 +41,11 @@ bool oh_scope_join(struct oh_thread *t);
  * offheap_stats.exhausted). */
 uint64_t oh_scope_unjoined(void);
 
-/* Fork handlers. */
+/* Fork handlers.  The child's: its counts (scopes refused for want of a
+ * thread index, the pool's peak) start again from its state at the fork. */
 void oh_scope_prefork(void);
 void oh_scope_postfork(void);
+void oh_scope_postfork_child(void);
 
 #pragma GCC visibility pop
 

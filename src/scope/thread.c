@@ -24,6 +24,7 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct oh_thread *reg_head;
 static struct oh_counters dead;       /* exited threads' totals, under reg_lock */
 static _Atomic uint64_t threads_seen; /* threads ever registered */
+static _Atomic uint64_t misuse_out;   /* misuse on threads not registered (yet) */
 
 static uint64_t merge_sum(uint64_t a, uint64_t b)
 {
@@ -53,13 +54,23 @@ static void add_counters(struct oh_counters *to, struct oh_counters *from)
 void oh_thread_register(struct oh_thread *t)
 {
     atomic_fetch_add_explicit(&threads_seen, 1, memory_order_relaxed);
+    /* Misuse before joining moves from the process total to the thread. */
+    uint64_t misuse = atomic_load_explicit(&t->st.misuse, memory_order_relaxed);
     memset(&t->st, 0, sizeof t->st);
+    atomic_store_explicit(&t->st.misuse, misuse, memory_order_relaxed);
     pthread_mutex_lock(&reg_lock);
     t->reg_prev = NULL;
     t->reg_next = reg_head;
     if (reg_head) reg_head->reg_prev = t;
     reg_head = t;
+    atomic_fetch_sub_explicit(&misuse_out, misuse, memory_order_relaxed);
     pthread_mutex_unlock(&reg_lock);
+}
+
+void oh_thread_misuse_unregistered(struct oh_thread *t)
+{
+    OH_STAT_ADD(t, misuse, 1);
+    atomic_fetch_add_explicit(&misuse_out, 1, memory_order_relaxed);
 }
 
 void oh_thread_unregister(struct oh_thread *t)
@@ -76,6 +87,10 @@ static void sum_locked(struct oh_counters *out)
 {
     add_counters(out, &dead);
     for (struct oh_thread *t = reg_head; t; t = t->reg_next) add_counters(out, &t->st);
+    atomic_store_explicit(&out->misuse,
+                          atomic_load_explicit(&out->misuse, memory_order_relaxed) +
+                              atomic_load_explicit(&misuse_out, memory_order_relaxed),
+                          memory_order_relaxed);
 }
 
 void oh_thread_sum(struct oh_counters *out)
@@ -112,5 +127,20 @@ void oh_thread_prefork(void)
 
 void oh_thread_postfork(void)
 {
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void oh_thread_postfork_child(void)
+{
+    /* Only the forking thread lives on.  The others stay in the list (the
+     * scope engine still finds their parked slabs there) with their
+     * counters at zero, so the child counts only what it does. */
+    struct oh_thread *self = &oh_self;
+    memset(&dead, 0, sizeof dead);
+    for (struct oh_thread *t = reg_head; t; t = t->reg_next) memset(&t->st, 0, sizeof t->st);
+    if (!self->registered) memset(&self->st, 0, sizeof self->st);
+    atomic_store_explicit(&self->st.depth_peak, self->depth, memory_order_relaxed);
+    atomic_store_explicit(&misuse_out, 0, memory_order_relaxed);
+    atomic_store_explicit(&threads_seen, self->registered ? 1 : 0, memory_order_relaxed);
     pthread_mutex_unlock(&reg_lock);
 }

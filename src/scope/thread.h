@@ -36,7 +36,11 @@ struct oh_mark {
     uint32_t seq;  /* sequence number of the enclosing scope */
     uint32_t probation; /* the thread's `recorded` at begin (rescue.h) */
     uint32_t plog_n;    /* its probation log's length at begin */
-    uint32_t pad;
+    uint32_t name;      /* names.h index of a named scope, 0 for unnamed: set by
+                           offheap_scope_begin_named() after the push (with
+                           `named`), put back to 0 by the end, so an unnamed
+                           begin never stores it and an end tests it only when
+                           the thread has a named scope open */
     void *site;     /* return address of the begin (check mode reports it) */
     uint64_t bytes; /* st.bytes at begin, the bump since counted */
 };
@@ -89,7 +93,15 @@ struct oh_thread {
     uint32_t id;             /* thread index (tid.h), 0 until registered */
     uint32_t seq;            /* sequence number of the innermost scope */
     uint32_t next_seq;       /* last sequence number handed out */
-    uint32_t overflow;       /* begins ignored past the depth limit */
+    union {
+        struct {
+            uint32_t overflow; /* begins ignored (past the depth limit, or
+                                  refused a pool or a thread index) */
+            uint32_t named;    /* marks of named scopes pushed (names.h) */
+        };
+        uint64_t end_slow;     /* nonzero: an end has more to do than the
+                                  common case (one test of both words) */
+    };
     _Atomic uint32_t parked; /* warm slab kept between outermost scopes, or
                                 OH_SLAB_NONE; other threads may take it
                                 back to the pool when it runs out */
@@ -123,8 +135,14 @@ static inline void oh_thread_update_route(struct oh_thread *t)
     t->route = t->depth > 0 && t->escape == 0 && !t->exiting ? (size_t)PTRDIFF_MAX : 0;
 }
 
-/* Add every thread's counters, live and exited, into *out. */
+/* Add every thread's counters, live and exited, into *out (misuse on
+ * threads not in the registry included). */
 void oh_thread_sum(struct oh_counters *out);
+
+/* One misuse on a thread that is not in the registry (it never opened a
+ * scope): counted in its own counters, which the registry adds once the
+ * thread joins, and meanwhile in a process total. */
+void oh_thread_misuse_unregistered(struct oh_thread *t);
 
 /* As oh_thread_sum, but gives up (false, *out untouched) if the lock is
  * taken. */
@@ -137,9 +155,13 @@ void oh_thread_for_each(void (*fn)(struct oh_thread *t, void *arg), void *arg);
 /* Threads ever registered. */
 uint64_t oh_thread_count(void);
 
-/* Fork handlers for the registry lock. */
+/* Fork handlers for the registry lock.  In the child, postfork_child()
+ * first starts every count at zero (the threads that did not survive the
+ * fork count nothing; the forking thread's depth peak is its depth now),
+ * then drops the lock. */
 void oh_thread_prefork(void);
 void oh_thread_postfork(void);
+void oh_thread_postfork_child(void);
 
 #pragma GCC visibility pop
 

@@ -48,6 +48,7 @@ $ir/offheap.h
 $ir/offheap.hpp
 $ir/offheap_pool.h
 $ir/offheap_pool_inline.h
+$ir/offheap_version.h
 $lr/cmake/offheap/offheapConfig.cmake
 $lr/cmake/offheap/offheapConfigVersion.cmake
 $lr/liboffheap.so
@@ -67,7 +68,7 @@ if ! cmp -s "$work/want" "$work/got"; then
 fi
 [ -x "$B/offheap-run" ] || fail "offheap-run is not executable"
 grep -q "^configured_libdir='@" "$B/offheap-run" && fail "offheap-run was installed unconfigured"
-for h in offheap.h offheap.hpp offheap_pool.h offheap_pool_inline.h; do
+for h in offheap.h offheap.hpp offheap_pool.h offheap_pool_inline.h offheap_version.h; do
     cmp -s "$src/include/$h" "$I/$h" || fail "$h differs from include/$h"
 done
 

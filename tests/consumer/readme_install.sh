@@ -53,7 +53,7 @@ while read -r dir; do
     case "$dir" in "$local_prefix"/*) ;; *) fail "installed outside \$HOME/.local: $dir" ;; esac
 done <"$work/dirs"
 
-for f in liboffheap.so liboffheap_pool.so.0 offheap.h offheap.hpp offheap_pool.h offheap_pool_inline.h \
+for f in liboffheap.so liboffheap_pool.so.0 offheap.h offheap.hpp offheap_pool.h offheap_pool_inline.h offheap_version.h \
     offheap.pc offheap-preload.pc offheapConfig.cmake offheapConfigVersion.cmake offheap.3 offheap-run.1; do
     [ -n "$(find "$local_prefix" -name "$f")" ] || fail "$f was not installed under \$HOME/.local"
 done

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bad_env.sh LIB PROG [ARGS...] (PROG: ph_envprobe) — every OFFHEAP_* variable with a bad value
-# costs exactly one stderr line naming the variable, and PROG (a
+# (and OFFHEAP_CONF with a bad entry) costs exactly one stderr line naming
+# the variable, and PROG (a
 # self-checking program) still runs correctly with the default.  Valid
 # values print nothing.
 set -u
@@ -57,6 +58,11 @@ check OFFHEAP_VERBOSE maybe 1 "$@"
 check OFFHEAP_STATS loud 1 "$@"
 check OFFHEAP_STATS_SIGNAL SIGFOO 1 "$@"
 check OFFHEAP_STATS_SIGNAL 9 1 "$@"
+check OFFHEAP_STATS_SIGNAL 15 1 "$@"
+check OFFHEAP_STATS_SIGNAL TERM 1 "$@"
+check OFFHEAP_STATS_INTERVAL soon 1 "$@"
+check OFFHEAP_CONF pool_size:banana 1 "$@"
+check OFFHEAP_CONF poolsize:1G 1 "$@"
 check OFFHEAP_STATS_FD abc 1 "$@"
 check OFFHEAP_STATS_FD -1 1 "$@"
 check OFFHEAP_CHECK sure 1 "$@"
@@ -76,6 +82,9 @@ check OFFHEAP_CHECK 0 0 "$@"
 check OFFHEAP_DORMANT 0 0 "$@"
 check OFFHEAP_DORMANT off 0 "$@"
 check OFFHEAP_STATS_SIGNAL USR2 0 "$@"
+check OFFHEAP_STATS_SIGNAL sigusr1 0 "$@"
+check OFFHEAP_STATS_INTERVAL 10s 0 "$@"
+check OFFHEAP_CONF pool_size:2G,slab_size:2M 0 "$@"
 check OFFHEAP_EXCLUDE libfoo:libbar 0 "$@"
 
 if [ "$fails" -ne 0 ]; then

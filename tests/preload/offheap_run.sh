@@ -24,13 +24,15 @@ grep -q '^liboffheap stats:' "$work/err" || fail "--stats printed no stats on st
 grep -Eq '^  scopes +200$' "$work/err" || fail "--stats: scopes is not 200: $(grep scopes "$work/err")"
 
 sh "$run" --lib "$lib" --stats-json "$probe" >/dev/null 2>"$work/err"
-grep -q '^{"liboffheap":{"scopes":200,' "$work/err" || fail "--stats-json: $(cat "$work/err")"
+grep -Eq '^\{"liboffheap":\{"version":"[0-9]+\.[0-9]+\.[0-9]+","pid":[0-9]+,.*,"scopes":200,' "$work/err" ||
+    fail "--stats-json: $(cat "$work/err")"
 
 # Options become variables.
 sh "$run" --lib "$lib" --pool-size 64M --slab-size 2M --retain 8M --on-exhaust fallback --exclude libfoo \
-    --stats-signal USR2 --check -- env >"$work/env" 2>"$work/err"
+    --stats-signal USR2 --stats-interval 10s --conf check:1,verbose:0 --check -- env >"$work/env" 2>"$work/err"
 for kv in OFFHEAP_POOL_SIZE=64M OFFHEAP_SLAB_SIZE=2M OFFHEAP_RETAIN=8M OFFHEAP_ON_EXHAUST=fallback \
-    OFFHEAP_EXCLUDE=libfoo OFFHEAP_STATS_SIGNAL=USR2 OFFHEAP_CHECK=1; do
+    OFFHEAP_EXCLUDE=libfoo OFFHEAP_STATS_SIGNAL=USR2 OFFHEAP_CHECK=1 OFFHEAP_STATS_INTERVAL=10s \
+    OFFHEAP_CONF=check:1,verbose:0; do
     grep -qx "$kv" "$work/env" || fail "options did not set $kv"
 done
 grep -q "^LD_PRELOAD=/.*liboffheap.so$" "$work/env" || fail "LD_PRELOAD: $(grep LD_PRELOAD "$work/env")"
@@ -39,6 +41,14 @@ grep -q "^LD_PRELOAD=/.*liboffheap.so$" "$work/env" || fail "LD_PRELOAD: $(grep 
 # The options reach the library: the probe sees a 64M pool of 2M slabs.
 sh "$run" --lib "$lib" --pool-size 64M --slab-size 2M "$probe" >"$work/out" 2>&1
 grep -q "pool_reserved=67108864 slab_size=2097152" "$work/out" || fail "--pool-size/--slab-size not in force: $(cat "$work/out")"
+
+# --conf reaches the library; an option set on its own wins over it.
+sh "$run" --lib "$lib" --conf pool_size:32M,slab_size:2M --pool-size 64M "$probe" >"$work/out" 2>&1
+grep -q "pool_reserved=67108864 slab_size=2097152" "$work/out" || fail "--conf with --pool-size: $(cat "$work/out")"
+sh "$run" --lib "$lib" --stats-interval >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "--stats-interval without a value: exit $rc, want 2"
+sh "$run" --help | grep -q -- '--stats-interval T' || fail "--help does not list --stats-interval"
+sh "$run" --help | grep -q -- '--conf STRING' || fail "--help does not list --conf"
 
 # --verbose prints the effective configuration, options included.
 sh "$run" --lib "$lib" --verbose --pool-size 64M --slab-size 2M --on-exhaust fallback --exclude libfoo \

@@ -185,7 +185,7 @@ for f in rc out err; do
     fi
 done
 # Workloads that send a tool's stderr to stdout also get its stats there.
-strip_stats() { grep -v -E '^liboffheap stats:$|^  [a-z_]+ +[0-9]+$' "$1"; }
+strip_stats() { grep -v -E '^liboffheap stats: |^  [a-z_]+ +[0-9]+$|^    name ' "$1"; }
 if ! strip_stats "$work/stats.out" | diff -u "$work/plain.out" - >"$work/diff.stats"; then
     echo "FAIL: $name: stdout differs with OFFHEAP_STATS=1 (stats lines aside):"; head -40 "$work/diff.stats"; status=1
 fi

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # stats_fd.sh LIB — OFFHEAP_STATS=1 writes the report to stderr as it was
 # at start, and never into a file the program itself put on some
-# descriptor (a script's `exec 3>file`, a dup2 onto a low fd).
+# descriptor (a script's `exec 3>file`, a dup2 onto a low fd); a report
+# that cannot be written (the descriptor is not open, or the program
+# closed it) is said to be lost, once, on stderr.
 set -u
 lib="$1"
 work=$(mktemp -d "${TMPDIR:-/tmp}/offheap-statsfd-XXXXXX")
@@ -29,6 +31,24 @@ fi
 OFFHEAP_STATS=1 OFFHEAP_STATS_FD=7 LD_PRELOAD="$lib" perl -e 'exit 0' 7>"$work/s7" 2>"$work/e7"
 grep -q '^liboffheap stats:' "$work/s7" || fail "OFFHEAP_STATS_FD=7: no stats on fd 7"
 grep -q '^liboffheap stats:' "$work/e7" && fail "OFFHEAP_STATS_FD=7: stats on stderr too"
+
+# A descriptor that is not open: one line on stderr says the statistics
+# are lost (before, nothing did).
+OFFHEAP_STATS=1 OFFHEAP_STATS_FD=7 LD_PRELOAD="$lib" perl -e 'exit 0' 7>&- 2>"$work/e7c"
+[ "$(wc -l <"$work/e7c")" -eq 1 ] && grep -q 'statistics not written: OFFHEAP_STATS_FD=7 is not open' "$work/e7c" ||
+    fail "OFFHEAP_STATS_FD=7 not open: stderr: $(cat "$work/e7c")"
+# The program closes every descriptor (as daemons do), ours too: one line.
+if command -v perl >/dev/null 2>&1; then
+    OFFHEAP_STATS=1 OFFHEAP_STATS_FD=7 LD_PRELOAD="$lib" perl -MPOSIX -e 'POSIX::close($_) for 3 .. 4095; exit 0' \
+        7>"$work/s7c" 2>"$work/e7d"
+    [ "$(wc -l <"$work/e7d")" -eq 1 ] && grep -q 'statistics not written: OFFHEAP_STATS_FD=7 (kept as descriptor [0-9]*) was closed' "$work/e7d" ||
+        fail "descriptor closed by the program: stderr: $(cat "$work/e7d")"
+    [ -s "$work/s7c" ] && fail "descriptor closed by the program: something reached fd 7: $(cat "$work/s7c")"
+    # With stderr closed as well: nothing to say it on, and no harm.
+    OFFHEAP_STATS=1 OFFHEAP_STATS_FD=7 LD_PRELOAD="$lib" perl -MPOSIX -e 'POSIX::close($_) for 3 .. 4095; exit 0' \
+        7>"$work/s7d" 2>&-
+    [ $? -eq 0 ] || fail "descriptor and stderr closed: the program failed"
+fi
 
 if [ $fails -ne 0 ]; then echo "stats_fd: $fails failure(s)"; exit 1; fi
 echo "stats_fd: all checks passed"

@@ -36,7 +36,7 @@ LD_LIBRARY_PATH=$lib "$tmp/ok" || { echo "FAIL: the program linked with the real
 echo "ok: links and runs with ABI version $ver"
 
 mkdir "$tmp/inc"
-cp "$src/include/offheap_pool.h" "$tmp/inc/"
+cp "$src/include/offheap_pool.h" "$src/include/offheap_version.h" "$tmp/inc/"
 sed "s/^#define OFFHEAP_POOL_ABI_ $ver\$/#define OFFHEAP_POOL_ABI_ $next/" \
     "$src/include/offheap_pool_inline.h" > "$tmp/inc/offheap_pool_inline.h"
 if "$cc" $cflags -I"$tmp/inc" "$tmp/prog.c" -o "$tmp/bad" -L"$lib" -loffheap_pool 2>"$tmp/bad.err"; then
