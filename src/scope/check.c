@@ -142,6 +142,7 @@ static __thread struct {
     size_t run_len;         /* its bytes */
     uint64_t run_stamp;     /* its stamp when cached */
     struct memo *last_memo; /* memo entry of the last backtrace */
+    uint32_t memo_turn;     /* the next memo way to refill */
 } me;
 
 static int my_tid(void)
@@ -274,7 +275,13 @@ static void dl_leave(_Atomic uint32_t *slot)
  * address, with the same call site at the same depth: not handled.)
  * x86-64 only (the return address of a frame sits just below the caller's
  * stack pointer at the call); elsewhere every allocation unwinds. */
-#define MEMO_WAYS 1024u /* entries per thread, direct mapped */
+#define MEMO_ENTRIES 1024u /* entries per thread */
+#define MEMO_WAYS                                                                                                      \
+    4u /* per set: the same call site at the same stack
+                              position is often reached by several paths
+                              (a recursive parser's value parsed inside an
+                              object or an array); one entry per key made
+                              those paths evict each other at every call */
 
 struct memo {
     uintptr_t ra;         /* key: the malloc caller's return address */
@@ -286,7 +293,7 @@ struct memo {
     uintptr_t pc[FRAMES]; /* and is pc[i] (a copy of the depot's, to stay in these lines) */
 };
 
-static struct memo *memo_tab; /* DL_SLOTS * MEMO_WAYS */
+static struct memo *memo_tab; /* DL_SLOTS * MEMO_ENTRIES */
 static _Atomic uint32_t memo_gens;
 static _Atomic uint64_t n_unwinds, n_memo_hits;
 
@@ -376,9 +383,21 @@ static uint32_t backtrace_id(void *ra, uintptr_t ref)
     if (memo_tab && tix && tix < DL_SLOTS) {
         if (!me.gen) me.gen = atomic_fetch_add_explicit(&memo_gens, 1, memory_order_relaxed) + 1;
         uint64_t h = ((uint64_t)(uintptr_t)ra ^ ((uint64_t)ref << 17)) * 0x9e3779b97f4a7c15ull;
-        e = &memo_tab[(size_t)tix * MEMO_WAYS + (size_t)(h >> 54)];
+        struct memo *set = &memo_tab[(size_t)tix * MEMO_ENTRIES + (size_t)(h >> 56) * MEMO_WAYS];
+        for (uint32_t w = 0; w < MEMO_WAYS; w++) {
+            if (memo_hit(&set[w], ra, ref)) {
+                me.last_memo = &set[w];
+                return set[w].id;
+            }
+        }
+        /* Refill an entry of an earlier thread life, else the next one in
+         * turn. */
+        e = NULL;
+        for (uint32_t w = 0; w < MEMO_WAYS && !e; w++) {
+            if (set[w].gen != me.gen) e = &set[w];
+        }
+        if (!e) e = &set[me.memo_turn++ % MEMO_WAYS];
         me.last_memo = e;
-        if (memo_hit(e, ra, ref)) return e->id;
     }
     return unwind(ra, ref, e);
 }
@@ -951,7 +970,7 @@ void oh_check_init(void)
     ck.recs = map_table((size_t)oh_proc_count() * ck.rec_cap * sizeof *ck.recs);
     ck.depot = map_table((size_t)DEPOT_SLOTS * sizeof *ck.depot);
     ck.q = map_table(Q_RUNS * sizeof *ck.q);
-    memo_tab = map_table((size_t)DL_SLOTS * MEMO_WAYS * sizeof *memo_tab); /* optional */
+    memo_tab = map_table((size_t)DL_SLOTS * MEMO_ENTRIES * sizeof *memo_tab); /* optional */
     if (!ck.sl || !ck.recs || !ck.depot || !ck.q) {
         oh_log("check mode: cannot map its side tables (address space?); released scope memory is only "
                "poisoned, without reports");
