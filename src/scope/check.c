@@ -57,6 +57,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -362,6 +363,36 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
 #endif /* OH_HAVE_LIBUNWIND */
 }
 
+uint32_t oh_check_backtrace_uc(void *uc, void **pc, uint32_t max)
+{
+    if (!uc || max == 0) return 0;
+#ifdef OH_HAVE_LIBUNWIND
+    /* On x86-64 and arm64 libunwind's unw_context_t is the ucontext_t. */
+    unw_cursor_t cur;
+    uint32_t m = 0;
+    _Atomic uint32_t *slot = dl_slot();
+    dl_enter(slot);
+    if (unw_init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0) {
+        do {
+            unw_word_t ip = 0;
+            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+            pc[m++] = (void *)ip;
+        } while (m < max && unw_step(&cur) > 0);
+    }
+    dl_leave(slot);
+    if (m) return m;
+#endif
+#if defined(__x86_64__)
+    pc[0] = (void *)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+    return 1;
+#elif defined(__aarch64__)
+    pc[0] = (void *)((ucontext_t *)uc)->uc_mcontext.pc;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* Is e the backtrace of this allocation? */
 static inline bool memo_hit(const struct memo *e, void *ra, uintptr_t ref)
 {
@@ -556,6 +587,35 @@ void oh_check_set_busy(bool busy)
 int oh_check_tid(void)
 {
     return my_tid();
+}
+
+/* realloc(p) of a pool block: a block in a run retired by a scope end (in
+ * the quarantine or dying), or in a run that went back to the supply and
+ * is free, is released memory.  A run reused by a newer scope is not
+ * recognised here (its memory is live again; the realloc copies what lives
+ * there now). */
+void oh_check_realloc(void *p, size_t n, void *ra)
+{
+    if (!ck.ready || me.busy || !oh_in_pool(p)) return;
+    uintptr_t a = (uintptr_t)p;
+    uint32_t s = oh_proc_index(p);
+    struct oh_check_death d;
+    bool dying = oh_check_dying(a, &d);
+    if (!dying) {
+        uint32_t owner = atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(s)->owner, memory_order_relaxed);
+        if (owner != 0) return;
+        const struct slab_ck *c = &ck.sl[s];
+        d.first = c->nrec ? s : c->first;
+        d.tid = ck.sl[d.first].tid;
+        d.site = ck.sl[d.first].site;
+    }
+    me.busy = true;
+    /* The realloc's caller: its backtrace, as an allocation's is taken. */
+    uint32_t id = unwind(ra, (uintptr_t)__builtin_frame_address(0), NULL);
+    const struct stack *st = depot_get(id);
+    void *one[1] = {ra};
+    oh_check_report_realloc(p, n, &d, dying, st ? st->pc : one, st ? st->n : 1);
+    me.busy = false;
 }
 
 /* ---- global scan ------------------------------------------------------- */
@@ -911,8 +971,9 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
             COUNT(n_sampled_out, 1);
             for (uint32_t i = s; i < s + oh_proc_meta(s)->run; i++)
                 atomic_store_explicit(&ck.sl[i].dying, 0, memory_order_release);
-            ck.sl[s].nrec = 0;
-            ck.sl[s].stamp = 0;
+            /* The records stay until the run's next life (a new stamp)
+             * resets them: a realloc of one of its blocks while the run
+             * is free is still described (oh_check_realloc). */
             oh_proc_meta(s)->next = back;
             back = s;
             total += bytes;

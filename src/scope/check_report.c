@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -102,6 +103,21 @@ static const char *access_kind(const void *uc)
 #endif
 }
 
+/* Where the faulting access was made: the interrupted code's backtrace. */
+static void print_access(void *uc)
+{
+    void *pc[16];
+    uint32_t n = oh_check_backtrace_uc(uc, pc, 16);
+    if (!n) return;
+    oh_log("  the access was made at:");
+    char line[512];
+    for (uint32_t i = 0; i < n; i++) {
+        /* Frame 0 is the faulting instruction itself, not a return address. */
+        oh_describe_pc(line, sizeof line, pc[i], i > 0);
+        oh_log("    #%u %p %s", i, pc[i], line);
+    }
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
@@ -118,6 +134,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         describe_block(a, d.first, tail);
         oh_describe_pc(site, sizeof site, d.site, true);
         oh_log("  the scope began at %s", site);
+        print_access(uc);
         reset_and_reraise(sig, si);
         errno = saved;
         return;
@@ -135,6 +152,31 @@ void oh_check_install_handlers(void)
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGSEGV, &sa, &prev_segv) != 0 || sigaction(SIGBUS, &sa, &prev_bus) != 0)
         oh_log("check mode: cannot install the SIGSEGV/SIGBUS handler; use after scope will not be explained");
+}
+
+/* ---- realloc of a released block ------------------------------------------ */
+
+void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, bool dying, void *const *pc,
+                             uint32_t npc)
+{
+    COUNT(oh_check_n_faults, 1);
+    oh_log("realloc of a released block: realloc(%p, %zu) (pid %d, thread %d)", p, n, (int)getpid(), oh_check_tid());
+    char tail[96];
+    oh_format(tail, sizeof tail, "released by the end of a scope (thread %d)%s", d->tid,
+              dying ? "" : "; its memory is free");
+    describe_block((uintptr_t)p, d->first, tail);
+    if (d->site) {
+        char site[512];
+        oh_describe_pc(site, sizeof site, d->site, true);
+        oh_log("  the scope began at %s", site);
+    }
+    oh_log("  the realloc was called from:");
+    char line[512];
+    for (uint32_t i = 0; i < npc; i++) {
+        oh_describe_pc(line, sizeof line, pc[i], true);
+        oh_log("    #%u %p %s", i, pc[i], line);
+    }
+    abort();
 }
 
 /* ---- globals ------------------------------------------------------------ */
