@@ -144,6 +144,13 @@ static __thread struct {
     uint64_t run_stamp;     /* its stamp when cached */
     struct memo *last_memo; /* memo entry of the last backtrace */
     uint32_t memo_turn;     /* the next memo way to refill */
+    /* The C++ exception objects this thread allocated and that are not
+     * freed yet (preload/cxa_exception.c), scanned at scope ends. */
+    struct {
+        void *obj;
+        size_t size;
+    } exc[OH_CHECK_EXCEPTIONS];
+    uint32_t exc_turn;
 } me;
 
 static int my_tid(void)
@@ -618,6 +625,53 @@ void oh_check_realloc(void *p, size_t n, void *ra)
     me.busy = false;
 }
 
+/* ---- exception objects ----------------------------------------------------- */
+
+void oh_check_exception_alloc(void *obj, size_t size)
+{
+    for (uint32_t i = 0; i < OH_CHECK_EXCEPTIONS; i++) {
+        if (!me.exc[i].obj) {
+            me.exc[i].obj = obj;
+            me.exc[i].size = size;
+            return;
+        }
+    }
+    /* More live ones than remembered (nested rethrows, exception_ptrs):
+     * the oldest is forgotten. */
+    uint32_t i = me.exc_turn++ % OH_CHECK_EXCEPTIONS;
+    me.exc[i].obj = obj;
+    me.exc[i].size = size;
+}
+
+void oh_check_exception_free(void *obj)
+{
+    for (uint32_t i = 0; i < OH_CHECK_EXCEPTIONS; i++) {
+        if (me.exc[i].obj == obj) me.exc[i].obj = NULL;
+    }
+}
+
+/* The thread's live exception objects that hold a pointer into the runs of
+ * generation gen (the scope that is ending): reported, one line each,
+ * with the first such member and the block it points to. */
+static void scan_exceptions(uint32_t gen, void *site)
+{
+    for (uint32_t i = 0; i < OH_CHECK_EXCEPTIONS; i++) {
+        const uintptr_t *w = me.exc[i].obj;
+        if (!w) continue;
+        size_t words = me.exc[i].size / sizeof *w;
+        uint32_t hits = 0;
+        size_t first = 0;
+        for (size_t k = 0; k < words; k++) {
+            uintptr_t v = w[k];
+            if (!oh_in_pool((void *)v)) continue;
+            if (atomic_load_explicit(&ck.sl[oh_proc_index((void *)v)].dying, memory_order_acquire) != gen) continue;
+            if (!hits) first = k;
+            hits++;
+        }
+        if (hits) oh_check_report_exception(me.exc[i].obj, me.exc[i].size, first * sizeof *w, w[first], hits, site);
+    }
+}
+
 /* ---- global scan ------------------------------------------------------- */
 
 struct scan {
@@ -914,6 +968,10 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
         }
     }
 
+    /* 1b. The thread's live C++ exception objects (one thrown out of the
+     * scope is unwinding through its end now). */
+    scan_exceptions(gen, site);
+
     /* 2. Globals that still point into them (or into older retired runs),
      * when the scan is due. */
     uint64_t t0 = now_ns();
@@ -1064,6 +1122,7 @@ void oh_check_init(void)
     X(check_global_scans, n_scans)                                                                                     \
     X(check_global_bytes_scanned, n_scanned)                                                                           \
     X(check_globals_reported, oh_check_n_globals)                                                                      \
+    X(check_exceptions_reported, oh_check_n_exceptions)                                                                \
     X(check_reports_suppressed, oh_check_n_suppressed)                                                                 \
     X(check_faults_reported, oh_check_n_faults)
 

@@ -52,6 +52,14 @@ void oh_check_resize(void *p, size_t usable);
  * released. */
 void oh_check_realloc(void *p, size_t n, void *ra);
 
+/* A C++ exception object of `size` bytes was allocated / freed by the
+ * calling thread (preload/cxa_exception.c).  Each thread remembers its
+ * last OH_CHECK_EXCEPTIONS live ones; a scope end scans them for pointers
+ * into the scope (reported: the exception carries scope memory out). */
+#define OH_CHECK_EXCEPTIONS 8
+void oh_check_exception_alloc(void *obj, size_t size);
+void oh_check_exception_free(void *obj);
+
 /* The runs on the chain head..stop (exclusive) die with the scope whose
  * begin site is `site`: poison/protect/quarantine them and release them to
  * the slab supply (now or later).  Returns the bytes retired. */

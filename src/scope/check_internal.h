@@ -66,8 +66,13 @@ void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w,
 __attribute__((noreturn)) void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, bool dying,
                                                        void *const *pc, uint32_t npc);
 
+/* check_report.c: a live C++ exception object of this thread at obj (size
+ * bytes) holds v, a pointer into the scope that is ending, at byte offset
+ * off (hits: such words in it); site: the scope's begin site. */
+void oh_check_report_exception(const void *obj, size_t size, size_t off, uintptr_t v, uint32_t hits, void *site);
+
 /* Report counters (check_report.c), printed with the others. */
-extern _Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed;
+extern _Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed, oh_check_n_exceptions;
 
 #pragma GCC visibility pop
 

@@ -10,6 +10,7 @@
 #include "scope/check_internal.h"
 
 #include "core/log.h"
+#include "scope/demangle.h"
 #include "scope/symbolize.h"
 
 #include <errno.h>
@@ -24,9 +25,10 @@
 
 #define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
 
-_Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed;
+_Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed, oh_check_n_exceptions;
 
 static struct sigaction prev_segv, prev_bus;
+static _Atomic uint32_t reports_total; /* global-scan and exception reports */
 
 /* ---- one block -------------------------------------------------------- */
 
@@ -179,9 +181,55 @@ void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, 
     abort();
 }
 
-/* ---- globals ------------------------------------------------------------ */
+/* ---- exception objects ----------------------------------------------------- */
 
-static _Atomic uint32_t reports_total;
+/* The thrown type of a libstdc++ exception object, from the header in front
+ * of it (unwind-cxx.h, LP64: __cxa_exception is 112 bytes ending with the
+ * 32-byte _Unwind_Exception whose exception_class is "GNUCC++\0";
+ * exceptionType is its first field).  NULL when the header does not look
+ * like one (not thrown yet, or another runtime). */
+static const char *thrown_type(const void *obj)
+{
+#if UINTPTR_MAX == 0xffffffffffffffffu
+    const char *o = obj;
+    uint64_t cls;
+    memcpy(&cls, o - 32, sizeof cls);
+    if (cls != 0x474e5543432b2b00ull) return NULL; /* "GNUCC++\0" */
+    const void *ti;
+    memcpy(&ti, o - 112, sizeof ti);
+    if (!ti) return NULL;
+    const char *name;
+    memcpy(&name, (const char *)ti + sizeof(void *), sizeof name); /* type_info::__name */
+    return name;
+#else
+    (void)obj;
+    return NULL;
+#endif
+}
+
+void oh_check_report_exception(const void *obj, size_t size, size_t off, uintptr_t v, uint32_t hits, void *site)
+{
+    if (atomic_fetch_add_explicit(&reports_total, 1, memory_order_relaxed) >= REPORTS_TOTAL) {
+        COUNT(oh_check_n_suppressed, 1);
+        return;
+    }
+    COUNT(oh_check_n_exceptions, 1);
+    const char *mangled = thrown_type(obj);
+    char type[256];
+    if (!mangled) oh_format(type, sizeof type, "(type unknown)");
+    else if (!oh_demangle_type(mangled, type, sizeof type)) oh_format(type, sizeof type, "%s", mangled);
+    char where[512];
+    oh_describe_pc(where, sizeof where, site, true);
+    oh_log("exception object of type %s at %p (%zu bytes) points into a scope that is ending: %u pointer%s, the "
+           "first at offset %zu (value %p; the scope began at %s)",
+           type, obj, size, hits, hits == 1 ? "" : "s", off, (void *)v, where);
+    oh_log("  an exception carrying scope memory out of the scope: build its members under an escape, or catch it "
+           "inside the scope");
+    struct oh_check_death d;
+    if (oh_check_dying(v, &d)) describe_block(v, d.first, "that the scope's end releases");
+}
+
+/* ---- globals ------------------------------------------------------------ */
 
 /* (word, value) pairs already reported: a dangling global is reported once,
  * not at every scan.  Racy by design (a duplicate line at worst). */
@@ -218,8 +266,10 @@ void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w,
     char sym[256], name[224];
     size_t off = 0;
     if (oh_symbolize(w, name, sizeof name, &off, NULL)) {
-        if (off) oh_format(sym, sizeof sym, "%s+%zu", name, off);
-        else oh_format(sym, sizeof sym, "%s", name);
+        char pretty[224];
+        const char *n = oh_demangle(name, pretty, sizeof pretty) ? pretty : name;
+        if (off) oh_format(sym, sizeof sym, "%s+%zu", n, off);
+        else oh_format(sym, sizeof sym, "%s", n);
     } else {
         oh_format(sym, sizeof sym, "at %p (unnamed, offset 0x%zx)", (const void *)w,
                   (size_t)((uintptr_t)w - info->dlpi_addr));

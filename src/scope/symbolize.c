@@ -8,6 +8,7 @@
 
 #include "core/elf_symtab.h"
 #include "core/log.h"
+#include "scope/demangle.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -41,7 +42,9 @@ void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret)
     size_t off = 0;
     const char *obj = NULL;
     if (oh_symbolize(look, sym, sizeof sym, &off, &obj) && obj) {
-        oh_format(buf, cap, "%s+0x%zx (%s)", sym, off + (ret ? 1 : 0), obj);
+        char pretty[512];
+        const char *name = oh_demangle(sym, pretty, sizeof pretty) ? pretty : sym;
+        oh_format(buf, cap, "%s+0x%zx (%s)", name, off + (ret ? 1 : 0), obj);
         return;
     }
     if (dladdr(look, &di) && di.dli_fname) {

@@ -18,7 +18,8 @@
  * symbol is known.  Thread-safe. */
 bool oh_symbolize(const void *addr, char *sym, size_t cap, size_t *off, const char **obj);
 
-/* "func+0x1a (/path/obj)" for a code address into buf[cap], or the best
+/* "func+0x1a (/path/obj)" for a code address into buf[cap] (C++ names
+ * demangled by demangle.h, without malloc), or the best
  * that is known ("0x... (obj+0x...)", "0x...").  ret: pc is a return
  * address (the call instruction before it is looked up). */
 void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret);
