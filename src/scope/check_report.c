@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "scope/demangle.h"
 #include "scope/symbolize.h"
+#include "scope/thread.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -105,6 +106,21 @@ static const char *access_kind(const void *uc)
 #endif
 }
 
+/* One frame of a report the process does not survive: name, and file:line
+ * when libdw and debug information are there.  libdw allocates: the
+ * thread's allocations go to the heap meanwhile (route 0). */
+static void log_frame_with_line(uint32_t i, void *pc, bool ret)
+{
+    char line[512], src[256];
+    oh_describe_pc(line, sizeof line, pc, ret);
+    uintptr_t route = oh_self.route;
+    oh_self.route = 0;
+    bool have = oh_source_line(pc, ret, src, sizeof src);
+    oh_self.route = route;
+    if (have) oh_log("    #%u %p %s at %s", i, pc, line, src);
+    else oh_log("    #%u %p %s", i, pc, line);
+}
+
 /* Where the faulting access was made: the interrupted code's backtrace. */
 static void print_access(void *uc)
 {
@@ -112,12 +128,8 @@ static void print_access(void *uc)
     uint32_t n = oh_check_backtrace_uc(uc, pc, 16);
     if (!n) return;
     oh_log("  the access was made at:");
-    char line[512];
-    for (uint32_t i = 0; i < n; i++) {
-        /* Frame 0 is the faulting instruction itself, not a return address. */
-        oh_describe_pc(line, sizeof line, pc[i], i > 0);
-        oh_log("    #%u %p %s", i, pc[i], line);
-    }
+    /* Frame 0 is the faulting instruction itself, not a return address. */
+    for (uint32_t i = 0; i < n; i++) log_frame_with_line(i, pc[i], i > 0);
 }
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
@@ -173,11 +185,7 @@ void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, 
         oh_log("  the scope began at %s", site);
     }
     oh_log("  the realloc was called from:");
-    char line[512];
-    for (uint32_t i = 0; i < npc; i++) {
-        oh_describe_pc(line, sizeof line, pc[i], true);
-        oh_log("    #%u %p %s", i, pc[i], line);
-    }
+    for (uint32_t i = 0; i < npc; i++) log_frame_with_line(i, pc[i], true);
     abort();
 }
 

@@ -11,6 +11,10 @@
 #include "scope/demangle.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
+#ifdef OH_HAVE_LIBDW
+#include <elfutils/libdwfl.h>
+#endif
 #include <link.h>
 #include <stdint.h>
 
@@ -68,4 +72,37 @@ bool oh_program_own(const void *addr)
     if (!oh_elf_symtab_name("/proc/self/exe", (uintptr_t)addr - lm->l_addr, name, sizeof name, &value, &binding))
         return true;
     return binding == STB_GLOBAL || binding == STB_LOCAL;
+}
+
+bool oh_source_line(const void *pc, bool ret, char *buf, size_t cap)
+{
+#ifdef OH_HAVE_LIBDW
+    static Dwfl *dwfl; /* the process's modules, reported once */
+    static char *debuginfo_path;
+    if (!dwfl) {
+        static const Dwfl_Callbacks cb = {
+            .find_elf = dwfl_linux_proc_find_elf,
+            .find_debuginfo = dwfl_standard_find_debuginfo,
+            .debuginfo_path = &debuginfo_path,
+        };
+        Dwfl *d = dwfl_begin(&cb);
+        if (!d) return false;
+        if (dwfl_linux_proc_report(d, getpid()) != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+            dwfl_end(d);
+            return false;
+        }
+        dwfl = d;
+    }
+    Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)pc - (ret ? 1 : 0);
+    Dwfl_Module *m = dwfl_addrmodule(dwfl, a);
+    Dwfl_Line *l = m ? dwfl_module_getsrc(m, a) : NULL;
+    int line = 0;
+    const char *file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
+    if (!file) return false;
+    oh_format(buf, cap, "%s:%d", file, line);
+    return true;
+#else
+    (void)pc, (void)ret, (void)buf, (void)cap;
+    return false;
+#endif
 }

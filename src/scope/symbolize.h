@@ -24,6 +24,14 @@ bool oh_symbolize(const void *addr, char *sym, size_t cap, size_t *off, const ch
  * address (the call instruction before it is looked up). */
 void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret);
 
+/* "file:line" of a code address into buf[cap] (ret: a return address),
+ * from the DWARF line tables, in builds with libdw (-Dlibdw, OH_HAVE_LIBDW);
+ * false without libdw or debug information.  libdw allocates with malloc:
+ * only for reports after which the process dies (the fault and the
+ * realloc of a released block), with the thread's allocations routed to
+ * the heap meanwhile (check_report.c). */
+bool oh_source_line(const void *pc, bool ret, char *buf, size_t cap);
+
 /* Is addr (code or data) the program's own: in the main executable, and
  * not in a weak or unique symbol, which is what template instantiations,
  * inline functions and their statics are (library code compiled into the
