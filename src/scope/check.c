@@ -657,7 +657,10 @@ static void scan_exceptions(uint32_t gen, void *site)
 {
     for (uint32_t i = 0; i < OH_CHECK_EXCEPTIONS; i++) {
         const uintptr_t *w = me.exc[i].obj;
-        if (!w) continue;
+        /* Thrown ones only (libstdc++'s header says so): one freed on
+         * another thread (its last std::exception_ptr dropped there) is
+         * still in this table, and its memory may hold anything now. */
+        if (!w || !oh_check_thrown_type(w)) continue;
         size_t words = me.exc[i].size / sizeof *w;
         uint32_t hits = 0;
         size_t first = 0;

@@ -54,8 +54,11 @@ void oh_check_realloc(void *p, size_t n, void *ra);
 
 /* A C++ exception object of `size` bytes was allocated / freed by the
  * calling thread (preload/cxa_exception.c).  Each thread remembers its
- * last OH_CHECK_EXCEPTIONS live ones; a scope end scans them for pointers
- * into the scope (reported: the exception carries scope memory out). */
+ * last OH_CHECK_EXCEPTIONS live ones; a scope end scans the thrown ones
+ * (libstdc++'s header in front of the object says so) for pointers into
+ * the scope (reported: the exception carries scope memory out).  One freed
+ * on another thread stays in its thread's table; the header check keeps
+ * its reused memory from being read as an exception. */
 #define OH_CHECK_EXCEPTIONS 8
 void oh_check_exception_alloc(void *obj, size_t size);
 void oh_check_exception_free(void *obj);

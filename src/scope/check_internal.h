@@ -66,6 +66,11 @@ void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w,
 __attribute__((noreturn)) void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, bool dying,
                                                        void *const *pc, uint32_t npc);
 
+/* check_report.c: the mangled type name of a thrown libstdc++ exception
+ * object, from the header in front of it; NULL when it has not been thrown
+ * (or is another runtime's, or was freed and reused). */
+const char *oh_check_thrown_type(const void *obj);
+
 /* check_report.c: a live C++ exception object of this thread at obj (size
  * bytes) holds v, a pointer into the scope that is ending, at byte offset
  * off (hits: such words in it); site: the scope's begin site. */

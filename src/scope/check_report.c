@@ -196,7 +196,7 @@ void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, 
  * 32-byte _Unwind_Exception whose exception_class is "GNUCC++\0";
  * exceptionType is its first field).  NULL when the header does not look
  * like one (not thrown yet, or another runtime). */
-static const char *thrown_type(const void *obj)
+const char *oh_check_thrown_type(const void *obj)
 {
 #if UINTPTR_MAX == 0xffffffffffffffffu
     const char *o = obj;
@@ -206,9 +206,9 @@ static const char *thrown_type(const void *obj)
     const void *ti;
     memcpy(&ti, o - 112, sizeof ti);
     if (!ti) return NULL;
-    const char *name;
+    const char *name = NULL;
     memcpy(&name, (const char *)ti + sizeof(void *), sizeof name); /* type_info::__name */
-    return name;
+    return name ? name : "";
 #else
     (void)obj;
     return NULL;
@@ -222,7 +222,7 @@ void oh_check_report_exception(const void *obj, size_t size, size_t off, uintptr
         return;
     }
     COUNT(oh_check_n_exceptions, 1);
-    const char *mangled = thrown_type(obj);
+    const char *mangled = oh_check_thrown_type(obj);
     char type[256];
     if (!mangled) oh_format(type, sizeof type, "(type unknown)");
     else if (!oh_demangle_type(mangled, type, sizeof type)) oh_format(type, sizeof type, "%s", mangled);

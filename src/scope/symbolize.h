@@ -25,8 +25,9 @@ bool oh_symbolize(const void *addr, char *sym, size_t cap, size_t *off, const ch
 void oh_describe_pc(char *buf, size_t cap, const void *pc, bool ret);
 
 /* "file:line" of a code address into buf[cap] (ret: a return address),
- * from the DWARF line tables, in builds with libdw (-Dlibdw, OH_HAVE_LIBDW);
- * false without libdw or debug information.  libdw allocates with malloc:
+ * from the DWARF line tables, in builds with libdw's headers (-Dlibdw,
+ * OH_HAVE_LIBDW), libdw.so.1 being dlopen'ed at the first call; false
+ * without libdw or debug information.  dlopen and libdw allocate with malloc:
  * only for reports after which the process dies (the fault and the
  * realloc of a released block), with the thread's allocations routed to
  * the heap meanwhile (check_report.c). */
