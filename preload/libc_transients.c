@@ -5,7 +5,32 @@
  * to the heap (libc's own state must survive the scope), which would also
  * send these results there.  Interposing them makes their results belong to
  * the scope like any other allocation of the program.  Outside scopes they
- * behave exactly as libc's (getdelim and realpath call libc's own).
+ * behave exactly as libc's (most call libc's own).
+ *
+ * The set, from glibc 2.36's functions whose result the caller releases
+ * with free(): strdup, strndup (and __strdup/__strndup), wcsdup, asprintf,
+ * vasprintf (and __asprintf, the _chk forms), getline, getdelim,
+ * __getdelim, realpath(p, NULL), canonicalize_file_name, getcwd(NULL, n),
+ * get_current_dir_name, tempnam, scandir, scandirat (and their 64 names),
+ * backtrace_symbols, and the argz/envz buffers that argz_create,
+ * argz_create_sep, argz_add, argz_add_sep, argz_append, argz_insert,
+ * argz_replace, envz_add and envz_merge create from NULL (a buffer they
+ * grow is reallocated by libc, and libc's realloc of a scope block copies
+ * it to the heap: a longer life, never a shorter one).  In a scope most of
+ * them call libc's function, copy its result into a scope block and free
+ * libc's copy.  CPU_ALLOC needs nothing: __sched_cpualloc tail-calls
+ * malloc, so the allocation is its caller's.
+ *
+ * Not interposed, on purpose (README "Scope safety"): open_memstream and
+ * open_wmemstream (libc keeps writing to and reallocating the buffer until
+ * the stream is closed, possibly after the scope, so the buffer stays a
+ * heap block); results released by a libc function of their own (glob /
+ * globfree, wordexp / wordfree, getaddrinfo / freeaddrinfo, getifaddrs /
+ * freeifaddrs, if_nameindex / if_freenameindex, regcomp / regfree,
+ * tsearch nodes / tdelete, fmemopen(NULL) buffers, obstack chunks
+ * allocated through the chunk function from libc): those stay libc's, on
+ * the heap, and live until that function releases them.  Tests:
+ * tests/preload/transients.c, for each.
  */
 /* glibc's headers turn getline() into an extern inline call of
  * __getdelim when optimising; here we define both, so we want plain

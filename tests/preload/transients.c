@@ -20,8 +20,14 @@
 #include <envz.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <malloc.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <regex.h>
+#include <sched.h>
+#include <search.h>
 #include <sys/stat.h>
 #include <wchar.h>
 
@@ -30,6 +36,11 @@ extern char *__strndup(const char *, size_t);
 extern int __asprintf(char **, const char *, ...);
 
 static char dir[64]; /* a directory with the files a, b, c */
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
 
 static int in_scope;
 #define OWNED(p, what)                                                                                                 \
@@ -204,6 +215,17 @@ static void run(const char *file)
     OWNED(em, "envz_merge on NULL");
     CHECK(em && !strcmp(envz_get(em, eml, "KEY"), "value"));
 
+    /* CPU_ALLOC: glibc's __sched_cpualloc tail-calls malloc, so the set is
+     * the caller's allocation like any malloc (a scope block in a scope). */
+    cpu_set_t *cpus = CPU_ALLOC(64);
+    OWNED(cpus, "CPU_ALLOC");
+    if (cpus) {
+        CPU_ZERO_S(CPU_ALLOC_SIZE(64), cpus);
+        CPU_SET_S(3, CPU_ALLOC_SIZE(64), cpus);
+        CHECK(CPU_COUNT_S(CPU_ALLOC_SIZE(64), cpus) == 1);
+    }
+    CPU_FREE(cpus);
+
     /* open_memstream: libc's buffer, on the heap in and out of scopes. */
     char *mb = NULL;
     size_t ml = 0;
@@ -287,6 +309,42 @@ int main(int argc, char **argv)
     CHECK(mb && !strcmp(mb, "in scope, after it") && !offheap_owns(mb));
     free(mb);
     free(heap_az);
+
+    /* What stays libc's on purpose: results released by a libc function of
+     * their own are heap memory even when made in a scope, and are used
+     * and released after it. */
+    char pat[128];
+    snprintf(pat, sizeof pat, "%s/[ab]", dir);
+    glob_t gl;
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST;
+    hints.ai_family = AF_INET;
+    regex_t re;
+    void *troot = NULL;
+    static int tkey = 42;
+    struct if_nameindex *ifs;
+    offheap_scope_begin();
+    CHECK(glob(pat, 0, NULL, &gl) == 0 && gl.gl_pathc == 2);
+    CHECKF(!offheap_owns(gl.gl_pathv) && !offheap_owns(gl.gl_pathv[0]), "glob's result is libc's");
+    CHECK(getaddrinfo("127.0.0.1", NULL, &hints, &ai) == 0 && ai);
+    CHECKF(ai && !offheap_owns(ai), "getaddrinfo's result is libc's");
+    CHECK(regcomp(&re, "^a+b$", REG_EXTENDED) == 0);
+    int *const *node = tsearch(&tkey, &troot, cmp_int);
+    CHECKF(node && !offheap_owns((void *)node), "tsearch's node is libc's");
+    ifs = if_nameindex();
+    CHECKF(ifs && !offheap_owns(ifs), "if_nameindex's result is libc's");
+    offheap_scope_end();
+    CHECK(gl.gl_pathc == 2 && strstr(gl.gl_pathv[0], "/a") && strstr(gl.gl_pathv[1], "/b"));
+    globfree(&gl);
+    CHECK(ai && ai->ai_family == AF_INET);
+    freeaddrinfo(ai);
+    CHECK(regexec(&re, "aab", 0, NULL, 0) == 0 && regexec(&re, "abb", 0, NULL, 0) != 0);
+    regfree(&re);
+    CHECK(tfind(&tkey, &troot, cmp_int) != NULL);
+    tdelete(&tkey, &troot, cmp_int);
+    CHECK(ifs && ifs[0].if_name != NULL);
+    if_freenameindex(ifs);
 
     offheap_scope_begin();
     in_scope = 1;
