@@ -17,6 +17,10 @@
  *                 realloc of a released block, then abort
  *   uas realloc-loop  the same after 3000 short scopes (the last scope end
  *                 may be sampled out of protection: its run is then free)
+ *   uas paths     20000 allocations from one call site at one stack depth,
+ *                 reached alternately through path_a and path_b: the
+ *                 backtrace memo keeps both (OFFHEAP_STATS shows a handful
+ *                 of unwinds, not one per allocation)
  *
  * Stale reads and writes go through read_stale/write_stale, so that the
  * report's access site names them.
@@ -75,6 +79,22 @@ __attribute__((noinline)) char *grow_stale(size_t n)
     return grown;
 }
 
+/* Two callers of make_request_buffer with the same frame, so that its call
+ * site is reached at the same stack position by two paths. */
+__attribute__((noinline, noipa)) char *path_a(size_t n)
+{
+    char *p = make_request_buffer(n);
+    sink = p[0];
+    return p;
+}
+
+__attribute__((noinline, noipa)) char *path_b(size_t n)
+{
+    char *p = make_request_buffer(n);
+    sink = p[1];
+    return p;
+}
+
 static void *thread_main(void *arg)
 {
     (void)arg;
@@ -117,6 +137,17 @@ int main(int argc, char **argv)
         pthread_t th;
         if (pthread_create(&th, NULL, thread_main, NULL) || pthread_join(th, NULL)) return 1;
         read_stale(1);
+    } else if (!strcmp(what, "paths")) {
+        for (int i = 0; i < 1000; i++) {
+            OFFHEAP_SCOPE_BEGIN();
+            for (int j = 0; j < 10; j++) {
+                (void)path_a(24);
+                (void)path_b(24);
+            }
+            OFFHEAP_SCOPE_END();
+        }
+        puts("paths: done");
+        return 0;
     } else if (!strcmp(what, "realloc")) {
         handle_request(48);
         char *q = grow_stale(4096); /* reported, then abort */
@@ -158,7 +189,8 @@ int main(int argc, char **argv)
         printf("clean: %lu\n", sum);
         return 0;
     } else {
-        fprintf(stderr, "usage: uas read|write|large|nested|thread|global|null|handler|clean|realloc|realloc-loop\n");
+        fprintf(stderr,
+                "usage: uas read|write|large|nested|thread|global|null|handler|clean|realloc|realloc-loop|paths\n");
         return 2;
     }
     fprintf(stderr, "FAIL: uas %s survived\n", what);
