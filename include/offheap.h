@@ -7,10 +7,24 @@
  * and operator-new allocation the calling thread makes is served by bump
  * allocation from the process pool, and the end releases all of it at once.
  * free() of such a block is a no-op (always safe, even after the scope has
- * ended); realloc() of it outside its scope moves it to the ordinary heap.
- * Allocations made by libc and the dynamic loader for themselves (stdio
- * buffers, thread TLS, locale/tz data, atexit lists, ...) are never scoped:
- * see README "Scope safety".
+ * ended); realloc() of a live one outside its innermost scope moves it to
+ * the ordinary heap, while realloc() of a block whose scope has ended is a
+ * use after the scope (its contents are whatever lives there now; check
+ * mode reports it and aborts).  Allocations made by libc and the dynamic
+ * loader for themselves (stdio buffers, thread TLS, locale/tz data, atexit
+ * lists, ...) are never scoped: see README "Scope safety".
+ *
+ * C++ exceptions thrown out of a scope: the exception object itself is
+ * allocated by the C++ runtime (on the heap), and so are the messages of
+ * the standard exceptions (std::runtime_error(text)).  The members of your
+ * own exception type are not: a `struct request_error { std::string detail;
+ * std::vector<int> codes; }` constructed inside the scope and caught
+ * outside it holds pointers into memory the scope's end released while the
+ * exception unwound.  Build such members under offheap_escape_begin/end()
+ * (offheap::escape), catch inside the scope, or pass the text to
+ * std::runtime_error.  Check mode (OFFHEAP_CHECK=1) reports such an
+ * exception object at the scope's end, with its type and the allocation
+ * site of the block it points to.
  *
  * Two ways to call these functions:
  *   - link the preload (-loffheap) and call them directly;

@@ -186,22 +186,38 @@ OFFHEAP_API void offheap_arena_destroy(offheap_arena *arena);
 /* Hints and memory pressure                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* What offheap_hint() tells the kernel about a range (one flag per call). */
+/* What offheap_hint() tells the kernel about a range.  The flags are bits:
+ * one call may combine at most one of each pair below (WILLNEED/DONTNEED,
+ * SEQUENTIAL/RANDOM, HUGEPAGE/NOHUGEPAGE); a pair combined is EINVAL.  The
+ * values 3 to 6 and the bits 0x04 and 0x08 (the single values of version
+ * 0.1.0) are reserved and give EINVAL, so a program built against that
+ * header never gets other advice than it asked for. */
 enum offheap_hint_flag {
-    OFFHEAP_HINT_WILLNEED = 1,   /* read ahead / fault in soon */
-    OFFHEAP_HINT_DONTNEED = 2,   /* drop the pages: contents become zero.
-                                    Only whole pages inside the range are
-                                    dropped, never a neighbour's bytes. */
-    OFFHEAP_HINT_SEQUENTIAL = 3, /* access will be sequential */
-    OFFHEAP_HINT_RANDOM = 4,     /* access will be random */
-    OFFHEAP_HINT_HUGEPAGE = 5,   /* prefer transparent huge pages */
-    OFFHEAP_HINT_NOHUGEPAGE = 6, /* avoid transparent huge pages */
+    OFFHEAP_HINT_WILLNEED = 0x01,   /* read ahead / fault in soon */
+    OFFHEAP_HINT_DONTNEED = 0x02,   /* drop the pages: contents become zero.
+                                       Only whole pages inside the range are
+                                       dropped, never a neighbour's bytes. */
+    OFFHEAP_HINT_SEQUENTIAL = 0x10, /* access will be sequential */
+    OFFHEAP_HINT_RANDOM = 0x20,     /* access will be random */
+    OFFHEAP_HINT_HUGEPAGE = 0x40,   /* prefer transparent huge pages */
+    OFFHEAP_HINT_NOHUGEPAGE = 0x80, /* avoid transparent huge pages */
 };
 
-/* Advise the kernel about [ptr, ptr+len) (madvise(2)); the range is widened
- * to whole pages except for DONTNEED, which is narrowed.  Returns 0, or
- * EINVAL (NULL ptr, len 0, unknown flag) or the errno madvise gave
- * (ENOMEM: range not mapped).  Thread-safe. */
+/* Advise the kernel about [ptr, ptr+len) with madvise(2), one call per flag
+ * set, in this order: the access pattern (SEQUENTIAL or RANDOM), then the
+ * page size (HUGEPAGE or NOHUGEPAGE), then WILLNEED or DONTNEED, so that a
+ * read-ahead already follows the pattern and page size asked for in the
+ * same call.  Each call but DONTNEED's covers the range widened to whole
+ * pages; DONTNEED's covers the whole pages inside the range (none: that call
+ * is skipped).
+ *
+ * Returns 0; EINVAL (NULL ptr, len 0, a range that wraps, no flag, an
+ * unknown or reserved bit, both flags of a pair, or a flag this system's
+ * headers lack) before any madvise call; otherwise the errno of the first
+ * madvise call that failed (ENOMEM: range not mapped; EINVAL: the kernel
+ * refuses that advice, e.g. HUGEPAGE without transparent huge pages), the
+ * advice before it in the order above staying applied and the advice after
+ * it not given.  Thread-safe. */
 OFFHEAP_API int offheap_hint(void *ptr, size_t len, int flags);
 
 /* Which figure a pressure threshold watches. */

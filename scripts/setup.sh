@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential clang meson ninja-build pkg-config cmake
-  libjemalloc-dev libunwind-dev libcriterion-dev libclang-rt-14-dev valgrind
+  libjemalloc-dev libunwind-dev libdw-dev libcriterion-dev libclang-rt-14-dev valgrind
   python3 git sqlite3 perl coreutils curl strace
   libmimalloc-dev libtcmalloc-minimal4 libcjson-dev libjansson-dev
   libevent-dev libmicrohttpd-dev libuv1-dev

@@ -57,6 +57,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -142,6 +143,14 @@ static __thread struct {
     size_t run_len;         /* its bytes */
     uint64_t run_stamp;     /* its stamp when cached */
     struct memo *last_memo; /* memo entry of the last backtrace */
+    uint32_t memo_turn;     /* the next memo way to refill */
+    /* The C++ exception objects this thread allocated and that are not
+     * freed yet (preload/cxa_exception.c), scanned at scope ends. */
+    struct {
+        void *obj;
+        size_t size;
+    } exc[OH_CHECK_EXCEPTIONS];
+    uint32_t exc_turn;
 } me;
 
 static int my_tid(void)
@@ -274,7 +283,13 @@ static void dl_leave(_Atomic uint32_t *slot)
  * address, with the same call site at the same depth: not handled.)
  * x86-64 only (the return address of a frame sits just below the caller's
  * stack pointer at the call); elsewhere every allocation unwinds. */
-#define MEMO_WAYS 1024u /* entries per thread, direct mapped */
+#define MEMO_ENTRIES 1024u /* entries per thread */
+#define MEMO_WAYS                                                                                                      \
+    4u /* per set: the same call site at the same stack
+                              position is often reached by several paths
+                              (a recursive parser's value parsed inside an
+                              object or an array); one entry per key made
+                              those paths evict each other at every call */
 
 struct memo {
     uintptr_t ra;         /* key: the malloc caller's return address */
@@ -286,7 +301,7 @@ struct memo {
     uintptr_t pc[FRAMES]; /* and is pc[i] (a copy of the depot's, to stay in these lines) */
 };
 
-static struct memo *memo_tab; /* DL_SLOTS * MEMO_WAYS */
+static struct memo *memo_tab; /* DL_SLOTS * MEMO_ENTRIES */
 static _Atomic uint32_t memo_gens;
 static _Atomic uint64_t n_unwinds, n_memo_hits;
 
@@ -355,6 +370,36 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
 #endif /* OH_HAVE_LIBUNWIND */
 }
 
+uint32_t oh_check_backtrace_uc(void *uc, void **pc, uint32_t max)
+{
+    if (!uc || max == 0) return 0;
+#ifdef OH_HAVE_LIBUNWIND
+    /* On x86-64 and arm64 libunwind's unw_context_t is the ucontext_t. */
+    unw_cursor_t cur;
+    uint32_t m = 0;
+    _Atomic uint32_t *slot = dl_slot();
+    dl_enter(slot);
+    if (unw_init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0) {
+        do {
+            unw_word_t ip = 0;
+            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+            pc[m++] = (void *)ip;
+        } while (m < max && unw_step(&cur) > 0);
+    }
+    dl_leave(slot);
+    if (m) return m;
+#endif
+#if defined(__x86_64__)
+    pc[0] = (void *)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+    return 1;
+#elif defined(__aarch64__)
+    pc[0] = (void *)((ucontext_t *)uc)->uc_mcontext.pc;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* Is e the backtrace of this allocation? */
 static inline bool memo_hit(const struct memo *e, void *ra, uintptr_t ref)
 {
@@ -376,9 +421,21 @@ static uint32_t backtrace_id(void *ra, uintptr_t ref)
     if (memo_tab && tix && tix < DL_SLOTS) {
         if (!me.gen) me.gen = atomic_fetch_add_explicit(&memo_gens, 1, memory_order_relaxed) + 1;
         uint64_t h = ((uint64_t)(uintptr_t)ra ^ ((uint64_t)ref << 17)) * 0x9e3779b97f4a7c15ull;
-        e = &memo_tab[(size_t)tix * MEMO_WAYS + (size_t)(h >> 54)];
+        struct memo *set = &memo_tab[(size_t)tix * MEMO_ENTRIES + (size_t)(h >> 56) * MEMO_WAYS];
+        for (uint32_t w = 0; w < MEMO_WAYS; w++) {
+            if (memo_hit(&set[w], ra, ref)) {
+                me.last_memo = &set[w];
+                return set[w].id;
+            }
+        }
+        /* Refill an entry of an earlier thread life, else the next one in
+         * turn. */
+        e = NULL;
+        for (uint32_t w = 0; w < MEMO_WAYS && !e; w++) {
+            if (set[w].gen != me.gen) e = &set[w];
+        }
+        if (!e) e = &set[me.memo_turn++ % MEMO_WAYS];
         me.last_memo = e;
-        if (memo_hit(e, ra, ref)) return e->id;
     }
     return unwind(ra, ref, e);
 }
@@ -552,6 +609,85 @@ void oh_check_set_busy(bool busy)
 int oh_check_tid(void)
 {
     return my_tid();
+}
+
+/* realloc(p) of a pool block: a block in a run retired by a scope end (in
+ * the quarantine or dying), or in a run that went back to the supply and
+ * is free, is released memory.  A run reused by a newer scope is not
+ * recognised here (its memory is live again; the realloc copies what lives
+ * there now). */
+void oh_check_realloc(void *p, size_t n, void *ra)
+{
+    if (!ck.ready || me.busy || !oh_in_pool(p)) return;
+    uintptr_t a = (uintptr_t)p;
+    uint32_t s = oh_proc_index(p);
+    struct oh_check_death d;
+    bool dying = oh_check_dying(a, &d);
+    if (!dying) {
+        uint32_t owner = atomic_load_explicit((_Atomic uint32_t *)&oh_proc_meta(s)->owner, memory_order_relaxed);
+        if (owner != 0) return;
+        const struct slab_ck *c = &ck.sl[s];
+        d.first = c->nrec ? s : c->first;
+        d.tid = ck.sl[d.first].tid;
+        d.site = ck.sl[d.first].site;
+    }
+    me.busy = true;
+    /* The realloc's caller: its backtrace, as an allocation's is taken. */
+    uint32_t id = unwind(ra, (uintptr_t)__builtin_frame_address(0), NULL);
+    const struct stack *st = depot_get(id);
+    void *one[1] = {ra};
+    oh_check_report_realloc(p, n, &d, dying, st ? st->pc : one, st ? st->n : 1);
+    me.busy = false;
+}
+
+/* ---- exception objects ----------------------------------------------------- */
+
+void oh_check_exception_alloc(void *obj, size_t size)
+{
+    for (uint32_t i = 0; i < OH_CHECK_EXCEPTIONS; i++) {
+        if (!me.exc[i].obj) {
+            me.exc[i].obj = obj;
+            me.exc[i].size = size;
+            return;
+        }
+    }
+    /* More live ones than remembered (nested rethrows, exception_ptrs):
+     * the oldest is forgotten. */
+    uint32_t i = me.exc_turn++ % OH_CHECK_EXCEPTIONS;
+    me.exc[i].obj = obj;
+    me.exc[i].size = size;
+}
+
+void oh_check_exception_free(void *obj)
+{
+    for (uint32_t i = 0; i < OH_CHECK_EXCEPTIONS; i++) {
+        if (me.exc[i].obj == obj) me.exc[i].obj = NULL;
+    }
+}
+
+/* The thread's live exception objects that hold a pointer into the runs of
+ * generation gen (the scope that is ending): reported, one line each,
+ * with the first such member and the block it points to. */
+static void scan_exceptions(uint32_t gen, void *site)
+{
+    for (uint32_t i = 0; i < OH_CHECK_EXCEPTIONS; i++) {
+        const uintptr_t *w = me.exc[i].obj;
+        /* Thrown ones only (libstdc++'s header says so): one freed on
+         * another thread (its last std::exception_ptr dropped there) is
+         * still in this table, and its memory may hold anything now. */
+        if (!w || !oh_check_thrown_type(w)) continue;
+        size_t words = me.exc[i].size / sizeof *w;
+        uint32_t hits = 0;
+        size_t first = 0;
+        for (size_t k = 0; k < words; k++) {
+            uintptr_t v = w[k];
+            if (!oh_in_pool((void *)v)) continue;
+            if (atomic_load_explicit(&ck.sl[oh_proc_index((void *)v)].dying, memory_order_acquire) != gen) continue;
+            if (!hits) first = k;
+            hits++;
+        }
+        if (hits) oh_check_report_exception(me.exc[i].obj, me.exc[i].size, first * sizeof *w, w[first], hits, site);
+    }
 }
 
 /* ---- global scan ------------------------------------------------------- */
@@ -850,6 +986,10 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
         }
     }
 
+    /* 1b. The thread's live C++ exception objects (one thrown out of the
+     * scope is unwinding through its end now). */
+    scan_exceptions(gen, site);
+
     /* 2. Globals that still point into them (or into older retired runs),
      * when the scan is due. */
     uint64_t t0 = now_ns();
@@ -907,8 +1047,10 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
             COUNT(n_sampled_out, 1);
             for (uint32_t i = s; i < s + oh_proc_meta(s)->run; i++)
                 atomic_store_explicit(&ck.sl[i].dying, 0, memory_order_release);
-            /* The records stay until the run's next life resets them: a
-             * late free report may still name the block (oh_check_last). */
+            /* The records stay until the run's next life (a new stamp)
+             * resets them: a realloc or a late free of one of its blocks
+             * while the run is free is still described (oh_check_realloc,
+             * oh_check_last). */
             oh_proc_meta(s)->next = back;
             back = s;
             total += bytes;
@@ -966,7 +1108,7 @@ void oh_check_init(void)
     ck.recs = map_table((size_t)oh_proc_count() * ck.rec_cap * sizeof *ck.recs);
     ck.depot = map_table((size_t)DEPOT_SLOTS * sizeof *ck.depot);
     ck.q = map_table(Q_RUNS * sizeof *ck.q);
-    memo_tab = map_table((size_t)DL_SLOTS * MEMO_WAYS * sizeof *memo_tab); /* optional */
+    memo_tab = map_table((size_t)DL_SLOTS * MEMO_ENTRIES * sizeof *memo_tab); /* optional */
     if (!ck.sl || !ck.recs || !ck.depot || !ck.q) {
         oh_log("check mode: cannot map its side tables (address space?); released scope memory is only "
                "poisoned, without reports");
@@ -999,6 +1141,7 @@ void oh_check_init(void)
     X(check_global_scans, n_scans)                                                                                     \
     X(check_global_bytes_scanned, n_scanned)                                                                           \
     X(check_globals_reported, oh_check_n_globals)                                                                      \
+    X(check_exceptions_reported, oh_check_n_exceptions)                                                                \
     X(check_reports_suppressed, oh_check_n_suppressed)                                                                 \
     X(check_faults_reported, oh_check_n_faults)
 

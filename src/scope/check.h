@@ -45,6 +45,24 @@ void oh_check_alloc(struct oh_thread *t, void *p, size_t usable, void *ra);
  * its record and, under valgrind, its mempool chunk follow. */
 void oh_check_resize(void *p, size_t usable);
 
+/* realloc(p, n) of a pool block from ra: when p lies in released memory (a
+ * run retired by a scope end, or a free run), report it as a realloc of a
+ * released block (the block's allocation backtrace, the scope, the
+ * realloc's caller) and abort.  Returns when p is not known to be
+ * released. */
+void oh_check_realloc(void *p, size_t n, void *ra);
+
+/* A C++ exception object of `size` bytes was allocated / freed by the
+ * calling thread (preload/cxa_exception.c).  Each thread remembers its
+ * last OH_CHECK_EXCEPTIONS live ones; a scope end scans the thrown ones
+ * (libstdc++'s header in front of the object says so) for pointers into
+ * the scope (reported: the exception carries scope memory out).  One freed
+ * on another thread stays in its thread's table; the header check keeps
+ * its reused memory from being read as an exception. */
+#define OH_CHECK_EXCEPTIONS 8
+void oh_check_exception_alloc(void *obj, size_t size);
+void oh_check_exception_free(void *obj);
+
 /* The runs on the chain head..stop (exclusive) die with the scope whose
  * begin site is `site`: poison/protect/quarantine them and release them to
  * the slab supply (now or later).  Returns the bytes retired. */

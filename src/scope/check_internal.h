@@ -48,6 +48,12 @@ void oh_check_set_busy(bool busy);
 /* The calling thread's kernel id (cached). */
 int oh_check_tid(void);
 
+/* The backtrace of the code a signal interrupted, from the handler's
+ * ucontext (libunwind with UNW_INIT_SIGNAL_FRAME; without libunwind, the
+ * interrupted instruction alone): pc[0] is that instruction, the others
+ * return addresses.  Returns the frames written (0: none known). */
+uint32_t oh_check_backtrace_uc(void *uc, void **pc, uint32_t max);
+
 /* check_report.c: the SIGSEGV/SIGBUS handler, installed once at init. */
 void oh_check_install_handlers(void);
 
@@ -58,8 +64,24 @@ void oh_check_install_handlers(void);
 void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w, uintptr_t v, bool ending, void *site,
                             uint32_t *reported);
 
+/* check_report.c: report realloc(p, n) of released memory (d: its run;
+ * dying: retired and not yet released; pc/npc: the realloc's caller's
+ * backtrace) and abort. */
+__attribute__((noreturn)) void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, bool dying,
+                                                       void *const *pc, uint32_t npc);
+
+/* check_report.c: the mangled type name of a thrown libstdc++ exception
+ * object, from the header in front of it; NULL when it has not been thrown
+ * (or is another runtime's, or was freed and reused). */
+const char *oh_check_thrown_type(const void *obj);
+
+/* check_report.c: a live C++ exception object of this thread at obj (size
+ * bytes) holds v, a pointer into the scope that is ending, at byte offset
+ * off (hits: such words in it); site: the scope's begin site. */
+void oh_check_report_exception(const void *obj, size_t size, size_t off, uintptr_t v, uint32_t hits, void *site);
+
 /* Report counters (check_report.c), printed with the others. */
-extern _Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed;
+extern _Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed, oh_check_n_exceptions;
 
 #pragma GCC visibility pop
 

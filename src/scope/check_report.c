@@ -10,10 +10,13 @@
 #include "scope/check_internal.h"
 
 #include "core/log.h"
+#include "scope/demangle.h"
 #include "scope/symbolize.h"
+#include "scope/thread.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -23,9 +26,10 @@
 
 #define COUNT(c, v) atomic_fetch_add_explicit(&(c), (v), memory_order_relaxed)
 
-_Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed;
+_Atomic uint64_t oh_check_n_faults, oh_check_n_globals, oh_check_n_suppressed, oh_check_n_exceptions;
 
 static struct sigaction prev_segv, prev_bus;
+static _Atomic uint32_t reports_total; /* global-scan and exception reports */
 
 /* ---- one block -------------------------------------------------------- */
 
@@ -102,6 +106,32 @@ static const char *access_kind(const void *uc)
 #endif
 }
 
+/* One frame of a report the process does not survive: name, and file:line
+ * when libdw and debug information are there.  libdw allocates: the
+ * thread's allocations go to the heap meanwhile (route 0). */
+static void log_frame_with_line(uint32_t i, void *pc, bool ret)
+{
+    char line[512], src[256];
+    oh_describe_pc(line, sizeof line, pc, ret);
+    uintptr_t route = oh_self.route;
+    oh_self.route = 0;
+    bool have = oh_source_line(pc, ret, src, sizeof src);
+    oh_self.route = route;
+    if (have) oh_log("    #%u %p %s at %s", i, pc, line, src);
+    else oh_log("    #%u %p %s", i, pc, line);
+}
+
+/* Where the faulting access was made: the interrupted code's backtrace. */
+static void print_access(void *uc)
+{
+    void *pc[16];
+    uint32_t n = oh_check_backtrace_uc(uc, pc, 16);
+    if (!n) return;
+    oh_log("  the access was made at:");
+    /* Frame 0 is the faulting instruction itself, not a return address. */
+    for (uint32_t i = 0; i < n; i++) log_frame_with_line(i, pc[i], i > 0);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
@@ -118,6 +148,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         describe_block(a, d.first, tail);
         oh_describe_pc(site, sizeof site, d.site, true);
         oh_log("  the scope began at %s", site);
+        print_access(uc);
         reset_and_reraise(sig, si);
         errno = saved;
         return;
@@ -137,9 +168,76 @@ void oh_check_install_handlers(void)
         oh_log("check mode: cannot install the SIGSEGV/SIGBUS handler; use after scope will not be explained");
 }
 
-/* ---- globals ------------------------------------------------------------ */
+/* ---- realloc of a released block ------------------------------------------ */
 
-static _Atomic uint32_t reports_total;
+void oh_check_report_realloc(void *p, size_t n, const struct oh_check_death *d, bool dying, void *const *pc,
+                             uint32_t npc)
+{
+    COUNT(oh_check_n_faults, 1);
+    oh_log("realloc of a released block: realloc(%p, %zu) (pid %d, thread %d)", p, n, (int)getpid(), oh_check_tid());
+    char tail[96];
+    oh_format(tail, sizeof tail, "released by the end of a scope (thread %d)%s", d->tid,
+              dying ? "" : "; its memory is free");
+    describe_block((uintptr_t)p, d->first, tail);
+    if (d->site) {
+        char site[512];
+        oh_describe_pc(site, sizeof site, d->site, true);
+        oh_log("  the scope began at %s", site);
+    }
+    oh_log("  the realloc was called from:");
+    for (uint32_t i = 0; i < npc; i++) log_frame_with_line(i, pc[i], true);
+    abort();
+}
+
+/* ---- exception objects ----------------------------------------------------- */
+
+/* The thrown type of a libstdc++ exception object, from the header in front
+ * of it (unwind-cxx.h, LP64: __cxa_exception is 112 bytes ending with the
+ * 32-byte _Unwind_Exception whose exception_class is "GNUCC++\0";
+ * exceptionType is its first field).  NULL when the header does not look
+ * like one (not thrown yet, or another runtime). */
+const char *oh_check_thrown_type(const void *obj)
+{
+#if UINTPTR_MAX == 0xffffffffffffffffu
+    const char *o = obj;
+    uint64_t cls;
+    memcpy(&cls, o - 32, sizeof cls);
+    if (cls != 0x474e5543432b2b00ull) return NULL; /* "GNUCC++\0" */
+    const void *ti;
+    memcpy(&ti, o - 112, sizeof ti);
+    if (!ti) return NULL;
+    const char *name = NULL;
+    memcpy(&name, (const char *)ti + sizeof(void *), sizeof name); /* type_info::__name */
+    return name ? name : "";
+#else
+    (void)obj;
+    return NULL;
+#endif
+}
+
+void oh_check_report_exception(const void *obj, size_t size, size_t off, uintptr_t v, uint32_t hits, void *site)
+{
+    if (atomic_fetch_add_explicit(&reports_total, 1, memory_order_relaxed) >= REPORTS_TOTAL) {
+        COUNT(oh_check_n_suppressed, 1);
+        return;
+    }
+    COUNT(oh_check_n_exceptions, 1);
+    const char *mangled = oh_check_thrown_type(obj);
+    char type[256];
+    if (!mangled) oh_format(type, sizeof type, "(type unknown)");
+    else if (!oh_demangle_type(mangled, type, sizeof type)) oh_format(type, sizeof type, "%s", mangled);
+    char where[512];
+    oh_describe_pc(where, sizeof where, site, true);
+    oh_log("exception object of type %s at %p (%zu bytes) points into a scope that is ending: %u pointer%s, the "
+           "first at offset %zu (value %p; the scope began at %s)",
+           type, obj, size, hits, hits == 1 ? "" : "s", off, (void *)v, where);
+    oh_log("  an exception carrying scope memory out of the scope: build its members under an escape, or catch it "
+           "inside the scope");
+    struct oh_check_death d;
+    if (oh_check_dying(v, &d)) describe_block(v, d.first, "that the scope's end releases");
+}
+
+/* ---- globals ------------------------------------------------------------ */
 
 /* (word, value) pairs already reported: a dangling global is reported once,
  * not at every scan.  Racy by design (a duplicate line at worst). */
@@ -176,8 +274,10 @@ void oh_check_report_global(const struct dl_phdr_info *info, const uintptr_t *w,
     char sym[256], name[224];
     size_t off = 0;
     if (oh_symbolize(w, name, sizeof name, &off, NULL)) {
-        if (off) oh_format(sym, sizeof sym, "%s+%zu", name, off);
-        else oh_format(sym, sizeof sym, "%s", name);
+        char pretty[224];
+        const char *n = oh_demangle(name, pretty, sizeof pretty) ? pretty : name;
+        if (off) oh_format(sym, sizeof sym, "%s+%zu", n, off);
+        else oh_format(sym, sizeof sym, "%s", n);
     } else {
         oh_format(sym, sizeof sym, "at %p (unnamed, offset 0x%zx)", (const void *)w,
                   (size_t)((uintptr_t)w - info->dlpi_addr));

@@ -250,6 +250,7 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
         /* A heap block stays on the heap, in or out of a scope. */
         return oh_fb_realloc(p, n);
     }
+    if (__builtin_expect(oh_check_on, 0)) oh_check_realloc(p, n, ra); /* released memory: reported */
     size_t old = oh_block_usable(p);
     if (__builtin_expect(!t->registered, 0)) (void)oh_scope_join(t); /* for its counters */
     if (t->route && !oh_caller_excluded(ra) && in_innermost_scope(t, p)) {

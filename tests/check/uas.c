@@ -13,6 +13,17 @@
  *   uas handler   the program's own SIGSEGV handler must still run for
  *                 faults that are not ours (it exits with status 3)
  *   uas clean     many scopes, no escape: must exit 0 with no report
+ *   uas realloc   realloc of the kept block after its scope: reported as a
+ *                 realloc of a released block, then abort
+ *   uas realloc-loop  the same after 3000 short scopes (the last scope end
+ *                 may be sampled out of protection: its run is then free)
+ *   uas paths     20000 allocations from one call site at one stack depth,
+ *                 reached alternately through path_a and path_b: the
+ *                 backtrace memo keeps both (OFFHEAP_STATS shows a handful
+ *                 of unwinds, not one per allocation)
+ *
+ * Stale reads and writes go through read_stale/write_stale, so that the
+ * report's access site names them.
  *
  * The allocating functions are global (not static) and the program is
  * linked with -rdynamic, so dladdr can name them.
@@ -50,6 +61,40 @@ __attribute__((noinline)) void handle_request(size_t n)
     OFFHEAP_SCOPE_END();
 }
 
+__attribute__((noinline)) void read_stale(size_t i)
+{
+    sink = kept_block[i];
+}
+
+__attribute__((noinline)) void write_stale(size_t i, char c)
+{
+    kept_block[i] = c;
+}
+
+char *volatile grown; /* not a tail call: grow_stale stays on the stack */
+
+__attribute__((noinline)) char *grow_stale(size_t n)
+{
+    grown = realloc(kept_block, n);
+    return grown;
+}
+
+/* Two callers of make_request_buffer with the same frame, so that its call
+ * site is reached at the same stack position by two paths. */
+__attribute__((noinline, noipa)) char *path_a(size_t n)
+{
+    char *p = make_request_buffer(n);
+    sink = p[0];
+    return p;
+}
+
+__attribute__((noinline, noipa)) char *path_b(size_t n)
+{
+    char *p = make_request_buffer(n);
+    sink = p[1];
+    return p;
+}
+
 static void *thread_main(void *arg)
 {
     (void)arg;
@@ -74,24 +119,48 @@ int main(int argc, char **argv)
     }
     if (!strcmp(what, "read")) {
         handle_request(48);
-        sink = kept_block[5]; /* dies here */
+        read_stale(5); /* dies here */
     } else if (!strcmp(what, "write")) {
         handle_request(48);
-        kept_block[40] = 'z'; /* dies here */
+        write_stale(40, 'z'); /* dies here */
     } else if (!strcmp(what, "large")) {
         handle_request(3u << 20);
-        sink = kept_block[(2u << 20) + 7];
+        read_stale((2u << 20) + 7);
     } else if (!strcmp(what, "nested")) {
         OFFHEAP_SCOPE_BEGIN();
         char *outer = make_request_buffer(32);
         handle_request(100);
-        outer[0] = 'o';       /* the outer scope's block is alive */
-        sink = kept_block[0]; /* the inner one is not: dies here */
+        outer[0] = 'o'; /* the outer scope's block is alive */
+        read_stale(0);  /* the inner one is not: dies here */
         OFFHEAP_SCOPE_END();
     } else if (!strcmp(what, "thread")) {
         pthread_t th;
         if (pthread_create(&th, NULL, thread_main, NULL) || pthread_join(th, NULL)) return 1;
-        sink = kept_block[1];
+        read_stale(1);
+    } else if (!strcmp(what, "paths")) {
+        for (int i = 0; i < 1000; i++) {
+            OFFHEAP_SCOPE_BEGIN();
+            for (int j = 0; j < 10; j++) {
+                (void)path_a(24);
+                (void)path_b(24);
+            }
+            OFFHEAP_SCOPE_END();
+        }
+        puts("paths: done");
+        return 0;
+    } else if (!strcmp(what, "realloc")) {
+        handle_request(48);
+        char *q = grow_stale(4096); /* reported, then abort */
+        sink = q ? q[0] : 0;
+    } else if (!strcmp(what, "realloc-loop")) {
+        for (int i = 0; i < 3000; i++) {
+            OFFHEAP_SCOPE_BEGIN();
+            sink = make_request_buffer(64)[3];
+            OFFHEAP_SCOPE_END();
+        }
+        handle_request(48);
+        char *q = grow_stale(4096); /* reported, then abort */
+        sink = q ? q[0] : 0;
     } else if (!strcmp(what, "global")) {
         handle_request(200); /* reported at the scope's end */
         kept_block = NULL;   /* and never used: the program is fine */
@@ -120,7 +189,8 @@ int main(int argc, char **argv)
         printf("clean: %lu\n", sum);
         return 0;
     } else {
-        fprintf(stderr, "usage: uas read|write|large|nested|thread|global|null|handler|clean\n");
+        fprintf(stderr,
+                "usage: uas read|write|large|nested|thread|global|null|handler|clean|realloc|realloc-loop|paths\n");
         return 2;
     }
     fprintf(stderr, "FAIL: uas %s survived\n", what);

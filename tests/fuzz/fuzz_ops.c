@@ -500,8 +500,26 @@ static void op_arena_destroy(void)
 
 static void op_hint(void)
 {
-    unsigned k = u8();
-    int flag = (int)(k % 8); /* 0 and 7 are unknown */
+    /* Single flags, combinations, and values that must be refused (no
+     * flag, a contradicting pair, reserved and unknown bits). */
+    static const int flags[] = {OFFHEAP_HINT_WILLNEED,
+                                OFFHEAP_HINT_DONTNEED,
+                                OFFHEAP_HINT_SEQUENTIAL,
+                                OFFHEAP_HINT_RANDOM,
+                                OFFHEAP_HINT_HUGEPAGE,
+                                OFFHEAP_HINT_NOHUGEPAGE,
+                                OFFHEAP_HINT_WILLNEED | OFFHEAP_HINT_SEQUENTIAL,
+                                OFFHEAP_HINT_DONTNEED | OFFHEAP_HINT_RANDOM | OFFHEAP_HINT_NOHUGEPAGE,
+                                0,
+                                OFFHEAP_HINT_WILLNEED | OFFHEAP_HINT_DONTNEED,
+                                OFFHEAP_HINT_SEQUENTIAL | OFFHEAP_HINT_RANDOM,
+                                3,
+                                4,
+                                0x100};
+    enum { NVALID = 8 };
+    unsigned k = u8() % (sizeof flags / sizeof flags[0]);
+    int flag = flags[k];
+    bool valid = k < NVALID;
     if (S.nblocks == 0) {
         REQUIREF(offheap_hint(NULL, 1, OFFHEAP_HINT_WILLNEED) == EINVAL, "hint(NULL)");
         return;
@@ -510,12 +528,13 @@ static void op_hint(void)
     size_t off = b->size > 1 ? u16() % b->size : 0;
     size_t len = b->size - off;
     int r = offheap_hint(b->p + off, len, flag);
-    if (flag == 0 || flag == 7) {
+    if (!valid) {
         REQUIREF(r == EINVAL, "hint flag %d gave %d", flag, r);
         return;
     }
-    REQUIREF(r == 0 || (flag >= OFFHEAP_HINT_HUGEPAGE && r == EINVAL), "hint(%d) on a live block gave %d", flag, r);
-    if (flag == OFFHEAP_HINT_DONTNEED && r == 0) {
+    REQUIREF(r == 0 || ((flag & (OFFHEAP_HINT_HUGEPAGE | OFFHEAP_HINT_NOHUGEPAGE)) && r == EINVAL),
+             "hint(%d) on a live block gave %d", flag, r);
+    if ((flag & OFFHEAP_HINT_DONTNEED) && r == 0) {
         /* Whole pages inside [off, size) read as zero now; every other byte,
          * this block's head and every other block included, is intact. */
         uintptr_t lo = ((uintptr_t)b->p + off + page_size - 1) & ~(page_size - 1);
