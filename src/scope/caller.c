@@ -100,6 +100,11 @@ static bool matches_list(const char *name, const char *list)
 
 enum kind { K_NONE, K_LIBC, K_LDSO, K_CXX, K_EXCLUDED };
 
+/* What the object at `path` is (name: its base name).  glibc's character
+ * set converters (gconv modules, loaded by iconv_open) are libc's too:
+ * their allocations are iconv's state. */
+static enum kind kind_of_path(const char *path, const char *name, const char *exclude);
+
 static enum kind kind_of(const char *name, const char *exclude)
 {
     if (!strncmp(name, "libc.so", 7) || !strncmp(name, "libpthread.so", 13) || !strncmp(name, "libdl.so", 8) ||
@@ -108,6 +113,12 @@ static enum kind kind_of(const char *name, const char *exclude)
     if (!strncmp(name, "ld-linux", 8) || !strncmp(name, "ld64.so", 7) || !strncmp(name, "ld-musl", 7)) return K_LDSO;
     if (!strncmp(name, "libstdc++.so", 12)) return K_CXX;
     return matches_list(name, exclude) ? K_EXCLUDED : K_NONE;
+}
+
+static enum kind kind_of_path(const char *path, const char *name, const char *exclude)
+{
+    if (strstr(path, "/gconv/")) return K_LIBC;
+    return kind_of(name, exclude);
 }
 
 /* Exported members of the C++11-ABI std::string, std::stringbuf and the
@@ -203,7 +214,7 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *data)
     (void)size;
     const char *exclude = data;
     const char *name = base_name(info->dlpi_name ? info->dlpi_name : "");
-    enum kind k = *name ? kind_of(name, exclude) : K_NONE;
+    enum kind k = *name ? kind_of_path(info->dlpi_name, name, exclude) : K_NONE;
     if (k == K_NONE) return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -256,7 +267,7 @@ bool oh_caller_check_new(const void *ra)
     struct dl_find_object fo;
     if (_dl_find_object((void *)(uintptr_t)ra, &fo) != 0 || !fo.dlfo_link_map) return false;
     const char *name = fo.dlfo_link_map->l_name;
-    if (!name || !*name || kind_of(base_name(name), exclude_list) == K_NONE) {
+    if (!name || !*name || kind_of_path(name, base_name(name), exclude_list) == K_NONE) {
         pthread_mutex_lock(&rescan_lock);
         if (nscoped < OH_MAX_SCOPED && !in_scoped_object((uintptr_t)ra)) {
             scoped_obj[nscoped].lo = (uintptr_t)fo.dlfo_map_start;
@@ -296,7 +307,7 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *data)
         f->found = true;
         f->name = info->dlpi_name ? info->dlpi_name : "";
         f->main = !*f->name;
-        f->runtime = !f->main && kind_of(base_name(f->name), NULL) != K_NONE;
+        f->runtime = !f->main && kind_of_path(f->name, base_name(f->name), NULL) != K_NONE;
         f->info = *info;
         return 1;
     }

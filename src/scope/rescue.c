@@ -97,6 +97,8 @@ struct target {
     uintptr_t lo, hi; /* the part of the run the level used */
     uint32_t first;   /* first slab of the run */
     bool pinned;
+    bool whole;       /* a reference into it that no recorded block explains:
+                         its whole used part must be scanned (conservative) */
     uintptr_t why;    /* where the first reference to it was found */
     uintptr_t what;   /* and what it pointed to */
 };
@@ -276,7 +278,7 @@ void oh_rescue_thread_exit(struct oh_thread *t)
 static void add_target(uintptr_t lo, uintptr_t hi, uint32_t first)
 {
     if (hi <= lo) return;
-    sc.t[sc.nt++] = (struct target){lo, hi, first, false, 0, 0};
+    sc.t[sc.nt++] = (struct target){lo, hi, first, false, false, 0, 0};
 }
 
 /* The memory released by rewinding t to m (scope.c's rewind_to): the runs
@@ -359,6 +361,8 @@ static bool scanning_tls; /* the hits come from a TLS block */
 
 static uint32_t self_id;
 
+static struct plog_entry *block_of(uintptr_t v);
+
 static void hit(uintptr_t v, uintptr_t where)
 {
     int32_t i = target_of(v);
@@ -370,7 +374,12 @@ static void hit(uintptr_t v, uintptr_t where)
      * its TLS), not a block: no allocation is aligned that far. */
     if (v == (uintptr_t)oh_proc_slab(sc.t[i].first) || !(v & ((1ul << 30) - 1))) return;
     if (learning && program_own_root(where)) return;
-    if (learning && sc.nhits < HITS_CAP) sc.hits[sc.nhits++] = (struct hitrec){v, where, scanning_tls};
+    /* A reference to a recorded block, kept for learning, leads to that
+     * block's extent alone being scanned (learn_all): the dead temporaries
+     * around it in the same run are not followed.  Any other reference
+     * makes its run scanned whole. */
+    if (learning && sc.nhits < HITS_CAP && block_of(v)) sc.hits[sc.nhits++] = (struct hitrec){v, where, scanning_tls};
+    else sc.t[i].whole = true;
     if (!sc.t[i].pinned) {
         sc.t[i].pinned = true;
         sc.t[i].why = where;
@@ -1027,10 +1036,11 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
         }
     }
 
-    /* 3. the runs pinned runs reference, transitively (conservative) */
+    /* 3. runs referenced in a part no recorded block explains: scanned
+     * whole, transitively (conservative) */
     for (uint32_t q = 0; q < sc.nqueue; q++) {
         const struct target *x = &sc.t[sc.queue[q]];
-        scan_run(x->lo, x->hi);
+        if (x->whole) scan_run(x->lo, x->hi);
     }
 
     /* 5. pin (every slab of the run names the rescue as owner) */
@@ -1156,7 +1166,9 @@ void oh_rescue_print_learned(int fd)
         const char *b = base_name(learned[i]);
         const char *so = strstr(b, ".so");
         size_t k = so ? (size_t)(so - b) + 3 : strlen(b);
-        len += oh_format(line + len, sizeof line - len, "%s%.*s", i ? ":" : "", (int)k, b);
+        if (i && len + 1 < sizeof line) line[len++] = ':';
+        for (size_t j = 0; j < k && len + 1 < sizeof line; j++) line[len++] = b[j];
+        line[len] = '\0';
     }
     if (!n) len += oh_format(line + len, sizeof line - len, "(nothing: no library kept scope memory)");
     len += oh_format(line + len, sizeof line - len, "\n");
