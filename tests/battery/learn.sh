@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# learn.sh OFFHEAP_RUN PROGRAM LIBRARY — what the rescue learns from a real
+# library, as a user sees it: `offheap-run --learn --stats-json` on PROGRAM
+# (a battery program whose LIBRARY keeps lazily built state) must print the
+# OFFHEAP_EXCLUDE line naming LIBRARY, and the statistics must show the
+# rescue at work (a scan, a library routed, memory kept alive); the output
+# must be the same as without the preload; and `offheap-run --no-rescue`
+# must turn the rescue off (no scan in its statistics).
+set -u
+run=$1 prog=$2 lib=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for v in $(env | sed -n 's/^\(OFFHEAP_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+status=0
+fail() { echo "FAIL: $*"; status=1; }
+
+"$prog" 40 > "$tmp/ref.out" 2>/dev/null || fail "$prog without the preload exited $?"
+"$run" --learn --stats-json "$prog" 40 > "$tmp/out" 2> "$tmp/err" || fail "$prog under offheap-run exited $?"
+cmp -s "$tmp/ref.out" "$tmp/out" || fail "the output differs from the run without the preload"
+grep -Eq "liboffheap: learned: OFFHEAP_EXCLUDE=([^ ]*:)?$lib" "$tmp/err" || fail "no OFFHEAP_EXCLUDE line naming $lib"
+json=$(grep '"liboffheap"' "$tmp/err" | tail -1)
+field() { printf '%s\n' "$json" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+[ "$(field rescues)" -ge 1 ] 2>/dev/null || fail "rescues is '$(field rescues)', want >= 1"
+[ "$(field libraries_routed)" -ge 1 ] 2>/dev/null || fail "libraries_routed is '$(field libraries_routed)', want >= 1"
+[ "$(field pinned_runs)" -ge 1 ] 2>/dev/null || fail "pinned_runs is '$(field pinned_runs)', want >= 1"
+[ "$(field sites_cleared)" -ge 1 ] 2>/dev/null || fail "sites_cleared is '$(field sites_cleared)', want >= 1"
+
+"$run" --no-rescue --stats-json "$prog" 1 > /dev/null 2> "$tmp/err0"
+json=$(grep '"liboffheap"' "$tmp/err0" | tail -1)
+[ "$(field rescues)" = 0 ] || fail "with --no-rescue, rescues is '$(field rescues)', want 0"
+
+[ $status -ne 0 ] && { echo "--- stderr"; cat "$tmp/err"; }
+[ $status -eq 0 ] && echo "learn: $lib is learned and routed, the output is unchanged"
+exit $status
