@@ -164,8 +164,10 @@ typedef struct offheap_stats {
     uint64_t pinned_bytes;         /* their bytes (never released) */
     uint64_t sites_cleared;        /* allocation sites found to die with
                                    their scopes (they stay scoped) */
-    uint64_t sites_routed;         /* program allocation sites routed to the
-                                   heap after one of their blocks was kept */
+    uint64_t sites_routed;         /* allocation sites (the program's, or a
+                                   library's whose result was handed over)
+                                   routed to the heap after one of their
+                                   blocks was kept */
     uint64_t libraries_routed;     /* libraries routed to the heap after they
                                    kept or freed scope memory late */
     uint64_t stale_frees;          /* free() of scope blocks already dead */

@@ -37,6 +37,7 @@
 #include "core/util.h"
 #include "scope/block.h"
 #include "scope/caller.h"
+#include "scope/deps.h"
 #include "scope/check.h"
 #include "scope/config.h"
 #include "scope/proc.h"
@@ -789,11 +790,15 @@ static void describe_where(char *buf, size_t cap, uintptr_t where)
 static struct hlog_entry *scan_h;
 static uint32_t scan_hn;
 
+/* Marks a log entry whose block was learned from (user-space code
+ * addresses never have the top bit set). */
+#define LEARNED ((uintptr_t)1 << 63)
+
 static uintptr_t holder_site(uintptr_t where)
 {
     if (oh_in_pool((void *)where)) {
         struct plog_entry *e = block_of(where);
-        return e ? e->site : 0;
+        return e ? e->site & ~LEARNED : 0;
     }
     uint32_t lo = 0, hi = scan_hn;
     while (lo < hi) {
@@ -807,17 +812,24 @@ static uintptr_t holder_site(uintptr_t where)
 /* Does the code at `site` keep the block in its own state?  A library that
  * kept a block may keep others, through any of its call sites (lazily
  * built state grows later): all of its allocations must outlive scopes.
- * Unless the reference is held by the program's own block, allocated in
- * this scope: then the block is a result the program was handed (a buffer
- * its write request carries), and only that call site must. */
+ * Unless the reference is held by a block allocated in this scope by the
+ * program, or by a library the site's library does not use (deps.h): then
+ * the block is a result that code was handed (the text of a JSON document
+ * carried by a framework's response object, put there by the program), and
+ * only that call site must; the holder's code is judged by what holds the
+ * holder. */
 static bool library_state(uintptr_t site, const struct hitrec *h)
 {
-    (void)site;
     if (h->tls) return true;
     uintptr_t holder = holder_site(h->where);
     if (!holder) return true;
     enum oh_caller_kind k = oh_caller_kind((const void *)holder, NULL);
-    return k != OH_CALLER_PROGRAM && k != OH_CALLER_STRINGS;
+    if (k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) return false;
+    if (k != OH_CALLER_LIBRARY) return true;
+    const char *mine = NULL, *theirs = NULL;
+    (void)oh_caller_kind((const void *)site, &mine);
+    (void)oh_caller_kind((const void *)holder, &theirs);
+    return strcmp(mine, theirs) == 0 || oh_object_needs((const void *)site, (const void *)holder);
 }
 
 /* Block p (allocated at site) outlived its scope, referenced from where
@@ -922,10 +934,12 @@ static bool learn_all(bool judged)
     learning = true;
     for (uint32_t i = 0; i < sc.nhits; i++) {
         struct plog_entry *e = block_of(sc.hits[i].value);
-        if (!e || !e->site) continue;
+        if (!e || !e->site || (e->site & LEARNED)) continue;
         uintptr_t p = oh_pool_base + e->off;
         learn(e->site, p, &sc.hits[i], false);
-        e->site = 0; /* learned: not cleared below, not followed twice */
+        /* Learned: not cleared below, not followed twice; its site still
+         * tells whose the blocks it holds are (library_state). */
+        e->site |= LEARNED;
         scan_run(p, p + oh_block_usable((void *)p));
     }
     learning = false;
@@ -940,7 +954,7 @@ static bool learn_all(bool judged)
     uint32_t nseen = 0;
     for (uint32_t i = 0; i < scan_n; i++) {
         uintptr_t s = scan_e[i].site;
-        if (!s || oh_site_get(s) != OH_SITE_UNKNOWN || oh_caller_excluded((const void *)s)) continue;
+        if (!s || (s & LEARNED) || oh_site_get(s) != OH_SITE_UNKNOWN || oh_caller_excluded((const void *)s)) continue;
         bool seen = false;
         for (uint32_t j = 0; j < nseen && !seen; j++) seen = sc.seen[j] == s;
         if (seen) continue;
