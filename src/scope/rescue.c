@@ -269,8 +269,13 @@ void oh_rescue_thread_exit(struct oh_thread *t)
         struct oh_mark none = {.head = t->head, .slab = OH_SLAB_NONE, .plog_n = oh_rescue_log_length(t)};
         (void)oh_rescue_end(t, &none, true);
     }
-    if (t->plog) oh_os_unreserve(t->plog, oh_round_up(sizeof *t->plog, oh_os_page_size()));
-    t->plog = NULL;
+    /* Another thread's judgment reads this log (collect_busy_sites) under
+     * the lock: it is detached under the lock before it is unmapped. */
+    pthread_mutex_lock(&lock);
+    struct oh_plog *l = t->plog;
+    __atomic_store_n(&t->plog, NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&lock);
+    if (l) oh_os_unreserve(l, oh_round_up(sizeof *l, oh_os_page_size()));
     t->probation = false;
 }
 
