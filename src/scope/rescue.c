@@ -132,7 +132,9 @@ static struct {
     unsigned char *res;   /* RES_PAGES residency bytes */
     struct range *skip;   /* never scanned (SKIP_CAP, sorted) */
     uint32_t nskip;
-    uint32_t nskip_fixed; /* the first ones, the same for every rescue */
+    struct range *fixed;  /* the skips of every rescue (sorted), copied
+                             into skip first: sorting skip reorders it */
+    uint32_t nskip_fixed;
     uint64_t bytes;       /* root bytes read */
     bool read_direct;     /* oh_os_read_self is refused: read in place */
 } sc;
@@ -655,7 +657,7 @@ static bool scratch_ready(void)
     size_t q_bytes = oh_round_up(count * sizeof *sc.queue, page);
     size_t h_bytes = oh_round_up(HITS_CAP * sizeof *sc.hits, page);
     size_t p_bytes = oh_round_up(count * sizeof *pinned, page);
-    size_t s_bytes = oh_round_up(SKIP_CAP * sizeof *sc.skip, page);
+    size_t s_bytes = oh_round_up(2 * SKIP_CAP * sizeof *sc.skip, page);
     size_t r_bytes = oh_round_up(count * sizeof *pend_runs, page);
     size_t l_bytes = oh_round_up(PENDING_LOG_CAP * sizeof *pend_log, page);
     size_t b_bytes = oh_round_up(BUSY_SLOTS * sizeof *busy, page);
@@ -677,6 +679,8 @@ static bool scratch_ready(void)
     add_skip((uintptr_t)base, (uintptr_t)base + total);
     add_skip(oh_pool_base, oh_pool_base + oh_pool_size);
     sort_skips();
+    sc.fixed = sc.skip + SKIP_CAP;
+    memcpy(sc.fixed, sc.skip, sc.nskip * sizeof *sc.skip);
     sc.nskip_fixed = sc.nskip;
     return true;
 }
@@ -1008,6 +1012,7 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
     learning = true;
     struct tls_skips tls = {{0, 0}, {0, 0}};
     (void)dl_iterate_phdr(scan_tls, &tls);
+    memcpy(sc.skip, sc.fixed, sc.nskip_fixed * sizeof *sc.skip);
     sc.nskip = sc.nskip_fixed;
     if (tls.own.hi > tls.own.lo) {
         struct tls_skip k = {(uintptr_t)&oh_self - tls.own.lo, tls.own.hi - tls.own.lo};
@@ -1017,7 +1022,10 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
     add_skip(tls.prog.lo & ~(uintptr_t)7, oh_round_up(tls.prog.hi, 8));
     sort_skips();
     uintptr_t tp = (uintptr_t)pthread_self();
-    scan_foreign(tp, tp + DESCRIPTOR_BYTES);
+    /* Clipped: the descriptor ends near the top of its stack mapping, and
+     * the mapping above may be one of ours (the scratch, which holds pool
+     * addresses). */
+    scan_clipped(tp, tp + DESCRIPTOR_BYTES);
     if (!defer) {
         struct walk_maps wm = {(uintptr_t)__builtin_frame_address(0), 0, OH_UNDER_VALGRIND()};
         (void)oh_os_each_mapping(scan_mapping, &wm);
