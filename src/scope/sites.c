@@ -2,17 +2,21 @@
 /*
  * sites.c — the site table (sites.h).  Slots are claimed by CAS on the key
  * and never freed; a state only moves UNKNOWN -> CLEARED -> HEAP or
- * UNKNOWN -> HEAP.  The table is mapped at its first use.
+ * UNKNOWN -> HEAP.  Each table is mapped at its first use.
  */
 #include "scope/sites.h"
 
 #include "core/os.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 
-#define SLOTS (1u << 18) /* 4 MiB of address space, touched where used */
-#define PROBES 64u
+/* Three tables, each mapped when the one before it fills up: a site
+ * touches a page of its table, and a hashed table spreads a program's
+ * hundred sites over a hundred pages.  The first table (64 KiB) holds
+ * most programs' sites in 16 pages; the last one room for 300,000. */
+#define TIERS 3
+static const uint32_t tier_bits[TIERS] = {12, 15, 18};
+#define PROBES 32u
 
 struct slot {
     _Atomic uintptr_t key;   /* the site; 0: free */
@@ -20,41 +24,51 @@ struct slot {
     _Atomic uint32_t deaths; /* judgments that saw its blocks die (oh_site_died) */
 };
 
-static struct slot *table;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static struct slot *_Atomic tables[TIERS];
 static _Atomic uint32_t epoch;
 static _Atomic uint64_t counts[3];
 
-static void map_table(void)
+static struct slot *table(uint32_t tier, bool insert)
 {
+    struct slot *t = atomic_load_explicit(&tables[tier], memory_order_acquire);
+    if (t || !insert) return t;
     int err = 0;
-    table = oh_os_reserve(SLOTS * sizeof(struct slot), oh_os_page_size(), false, NULL, &err);
+    size_t bytes = ((size_t)1 << tier_bits[tier]) * sizeof(struct slot);
+    struct slot *mine = oh_os_reserve(bytes, oh_os_page_size(), false, NULL, &err);
+    if (!mine) return NULL;
+    if (!atomic_compare_exchange_strong_explicit(&tables[tier], &t, mine, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        oh_os_unreserve(mine, bytes); /* another thread mapped it first */
+        return t;
+    }
+    return mine;
 }
 
-static uint32_t hash(uintptr_t ra)
+static uint32_t hash(uintptr_t ra, uint32_t bits)
 {
     uint64_t h = (uint64_t)ra * 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(h >> 40) & (SLOTS - 1);
+    return (uint32_t)(h >> (64 - bits));
 }
 
+/* Slots are never freed, so a probe sequence that is full stays full: a
+ * site is in the first tier whose sequence holds it or had room. */
 static struct slot *find(uintptr_t ra, bool insert)
 {
-    if (!table) {
-        if (!insert) return NULL;
-        (void)pthread_once(&once, map_table);
-        if (!table) return NULL;
-    }
-    uint32_t i = hash(ra);
-    for (uint32_t n = 0; n < PROBES; n++, i = (i + 1) & (SLOTS - 1)) {
-        struct slot *s = &table[i];
-        uintptr_t k = atomic_load_explicit(&s->key, memory_order_acquire);
-        if (k == ra) return s;
-        if (k == 0) {
-            if (!insert) return NULL;
-            if (atomic_compare_exchange_strong_explicit(&s->key, &k, ra, memory_order_acq_rel,
-                                                        memory_order_acquire) ||
-                k == ra)
-                return s;
+    for (uint32_t tier = 0; tier < TIERS; tier++) {
+        struct slot *t = table(tier, insert);
+        if (!t) return NULL;
+        uint32_t mask = (1u << tier_bits[tier]) - 1, i = hash(ra, tier_bits[tier]);
+        for (uint32_t n = 0; n < PROBES; n++, i = (i + 1) & mask) {
+            struct slot *s = &t[i];
+            uintptr_t k = atomic_load_explicit(&s->key, memory_order_acquire);
+            if (k == ra) return s;
+            if (k == 0) {
+                if (!insert) return NULL;
+                if (atomic_compare_exchange_strong_explicit(&s->key, &k, ra, memory_order_acq_rel,
+                                                            memory_order_acquire) ||
+                    k == ra)
+                    return s;
+            }
         }
     }
     return NULL;
