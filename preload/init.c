@@ -53,7 +53,7 @@ static void postfork_child(void)
 {
     oh_names_postfork_child();
     oh_scope_postfork_child();
-    oh_thread_postfork_child();
+    oh_thread_postfork_child(oh_scope_forget_thread);
     oh_tid_postfork();
     oh_rescue_postfork();
     oh_stats_postfork_child();

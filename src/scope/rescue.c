@@ -281,6 +281,17 @@ void oh_rescue_thread_exit(struct oh_thread *t)
     t->probation = false;
 }
 
+/* Fork child: a thread that did not survive the fork is on probation no
+ * more, and its log is free memory.  (The rescue's lock is held by this
+ * thread here: prefork took it.) */
+void oh_rescue_forget_thread(struct oh_thread *t)
+{
+    set_probation(t->id, false);
+    struct oh_plog *l = t->plog;
+    t->plog = NULL;
+    if (l) oh_os_unreserve(l, oh_round_up(sizeof *l, oh_os_page_size()));
+}
+
 /* ---- targets ------------------------------------------------------------- */
 
 static void add_target(uintptr_t lo, uintptr_t hi, uint32_t first)

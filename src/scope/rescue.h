@@ -91,6 +91,10 @@ extern _Atomic uint32_t oh_rescue_probation_count;
 /* Thread exit: give back the thread's probation log. */
 void oh_rescue_thread_exit(struct oh_thread *t);
 
+/* Fork child, for each thread that did not survive the fork (with the
+ * fork handlers' locks held): off probation, its log unmapped. */
+void oh_rescue_forget_thread(struct oh_thread *t);
+
 /* OFFHEAP_LEARN / offheap-run --learn: print, on fd, the OFFHEAP_EXCLUDE
  * line naming every library routed to the heap at run time. */
 void oh_rescue_print_learned(int fd);

@@ -741,6 +741,14 @@ void oh_scope_postfork(void)
     oh_proc_postfork();
 }
 
+void oh_scope_forget_thread(struct oh_thread *t)
+{
+    /* A parked slab holds no live scope data: back to the pool. */
+    uint32_t s = atomic_exchange(&t->parked, OH_SLAB_NONE);
+    if (s != OH_SLAB_NONE) oh_proc_release(s);
+    oh_rescue_forget_thread(t);
+}
+
 void oh_scope_postfork_child(void)
 {
     oh_caller_postfork();

@@ -47,6 +47,12 @@ void oh_scope_prefork(void);
 void oh_scope_postfork(void);
 void oh_scope_postfork_child(void);
 
+/* Fork child, for each thread that did not survive the fork (registry
+ * walk, with the fork handlers' locks held): its parked warm slab goes back
+ * to the pool and it leaves probation.  Slabs holding scope data stay
+ * owned: the forking thread may hold pointers into them. */
+void oh_scope_forget_thread(struct oh_thread *t);
+
 #pragma GCC visibility pop
 
 #endif

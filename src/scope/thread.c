@@ -130,15 +130,24 @@ void oh_thread_postfork(void)
     pthread_mutex_unlock(&reg_lock);
 }
 
-void oh_thread_postfork_child(void)
+void oh_thread_postfork_child(void (*forget)(struct oh_thread *t))
 {
-    /* Only the forking thread lives on.  The others stay in the list (the
-     * scope engine still finds their parked slabs there) with their
-     * counters at zero, so the child counts only what it does. */
+    /* Only the forking thread lives on.  The others leave the list: their
+     * thread-local blocks are free memory in the child, and a thread the
+     * child creates may get one of their stacks from glibc's cache, with
+     * its oh_self at the address of a node still linked (registering it
+     * would close the list into a cycle).  forget() gives back what the
+     * scope engine can of each (their slabs with live scope data stay
+     * owned: the forking thread may hold pointers into them). */
     struct oh_thread *self = &oh_self;
+    for (struct oh_thread *t = reg_head, *next; t; t = next) {
+        next = t->reg_next;
+        if (t != self) forget(t);
+    }
+    reg_head = self->registered ? self : NULL;
+    self->reg_prev = self->reg_next = NULL;
     memset(&dead, 0, sizeof dead);
-    for (struct oh_thread *t = reg_head; t; t = t->reg_next) memset(&t->st, 0, sizeof t->st);
-    if (!self->registered) memset(&self->st, 0, sizeof self->st);
+    memset(&self->st, 0, sizeof self->st);
     atomic_store_explicit(&self->st.depth_peak, self->depth, memory_order_relaxed);
     atomic_store_explicit(&misuse_out, 0, memory_order_relaxed);
     atomic_store_explicit(&threads_seen, self->registered ? 1 : 0, memory_order_relaxed);

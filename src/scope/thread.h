@@ -156,12 +156,12 @@ void oh_thread_for_each(void (*fn)(struct oh_thread *t, void *arg), void *arg);
 uint64_t oh_thread_count(void);
 
 /* Fork handlers for the registry lock.  In the child, postfork_child()
- * first starts every count at zero (the threads that did not survive the
- * fork count nothing; the forking thread's depth peak is its depth now),
- * then drops the lock. */
+ * calls forget() on each thread that did not survive the fork and drops it
+ * from the list, starts the counts at zero (the forking thread's depth
+ * peak is its depth now), then drops the lock. */
 void oh_thread_prefork(void);
 void oh_thread_postfork(void);
-void oh_thread_postfork_child(void);
+void oh_thread_postfork_child(void (*forget)(struct oh_thread *t));
 
 #pragma GCC visibility pop
 
