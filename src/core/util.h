@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * util.h — the small facts every layer uses, defined once: branch hints,
- * powers of two, rounding, stringizing.  Header only, no state.
+ * powers of two, rounding, stringizing, file names.  Header only, no
+ * state.
  */
 #ifndef OH_UTIL_H
 #define OH_UTIL_H
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define OH_LIKELY(x) __builtin_expect(!!(x), 1)
 #define OH_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -27,6 +29,13 @@ static inline bool oh_is_pow2(size_t v)
 static inline size_t oh_round_up(size_t v, size_t align)
 {
     return (v + align - 1) & ~(align - 1);
+}
+
+/* The file name of a path (what follows its last '/'). */
+static inline const char *oh_base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
 }
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "core/elf_dyn.h"
 #include "core/log.h"
+#include "core/util.h"
 
 #include <link.h>
 #include <pthread.h>
@@ -72,12 +73,6 @@ bool oh_caller_excluded(const void *ra)
         if (a - extra[i].lo < extra[i].len) return true;
     }
     return false;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    return b ? b + 1 : path;
 }
 
 /* Does `name` contain one of the words of `list` (separated by ':' or ',')? */
@@ -213,7 +208,7 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     const char *exclude = data;
-    const char *name = base_name(info->dlpi_name ? info->dlpi_name : "");
+    const char *name = oh_base_name(info->dlpi_name ? info->dlpi_name : "");
     enum kind k = *name ? kind_of_path(info->dlpi_name, name, exclude) : K_NONE;
     if (k == K_NONE) return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -267,7 +262,7 @@ bool oh_caller_check_new(const void *ra)
     struct dl_find_object fo;
     if (_dl_find_object((void *)(uintptr_t)ra, &fo) != 0 || !fo.dlfo_link_map) return false;
     const char *name = fo.dlfo_link_map->l_name;
-    if (!name || !*name || kind_of_path(name, base_name(name), exclude_list) == K_NONE) {
+    if (!name || !*name || kind_of_path(name, oh_base_name(name), exclude_list) == K_NONE) {
         pthread_mutex_lock(&rescan_lock);
         if (nscoped < OH_MAX_SCOPED && !in_scoped_object((uintptr_t)ra)) {
             scoped_obj[nscoped].lo = (uintptr_t)fo.dlfo_map_start;
@@ -285,6 +280,12 @@ bool oh_caller_check_new(const void *ra)
     (void)ra;
     return false;
 #endif
+}
+
+bool oh_caller_own_dependency(const char *path)
+{
+    const char *b = oh_base_name(path);
+    return !strncmp(b, "libjemalloc.so", 14) || !strncmp(b, "libunwind", 9) || !strncmp(b, "liblzma.so", 10);
 }
 
 /* ---- objects learned at run time (rescue.c) ------------------------------ */
@@ -307,7 +308,7 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *data)
         f->found = true;
         f->name = info->dlpi_name ? info->dlpi_name : "";
         f->main = !*f->name;
-        f->runtime = !f->main && kind_of_path(f->name, base_name(f->name), NULL) != K_NONE;
+        f->runtime = !f->main && kind_of_path(f->name, oh_base_name(f->name), NULL) != K_NONE;
         f->info = *info;
         return 1;
     }
@@ -340,7 +341,7 @@ bool oh_caller_route_object(const void *ra)
             if (known(r)) continue;
             if (oh_rt_extra == OH_MAX_RANGES) {
                 oh_log("more than %d code segments routed to the heap; %s stays scoped", OH_MAX_RANGES + 3,
-                       base_name(f.name));
+                       oh_base_name(f.name));
                 break;
             }
             extra[oh_rt_extra] = r;

@@ -49,6 +49,12 @@ enum oh_caller_kind oh_caller_kind(const void *ra, const char **name);
  * added (false: already routed, the program itself, or no room). */
 bool oh_caller_route_object(const void *ra);
 
+/* Is the object at `path` one liboffheap brings in for itself (jemalloc,
+ * libunwind and its liblzma)?  Their data never holds a
+ * scope pointer, and jemalloc alone has 2 MiB of it: the scans of check
+ * mode and of the rescue leave them out. */
+bool oh_caller_own_dependency(const char *path);
+
 /* Fork handlers for the caller tables. */
 void oh_caller_prefork(void);
 void oh_caller_postfork(void);

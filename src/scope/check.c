@@ -35,6 +35,7 @@
  * owner/seq, or an offset that does not rise) and when it leaves.
  */
 #include "scope/check.h"
+#include "scope/caller.h"
 #include "scope/check_internal.h"
 
 #include "core/invariant.h"
@@ -732,22 +733,13 @@ static void scan_range(struct scan *sc, const struct dl_phdr_info *info, uintptr
     }
 }
 
-/* Objects liboffheap brings in for itself: they never hold scope pointers,
- * and jemalloc alone has 2 MiB of writable data to scan. */
-static bool our_dependency(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    return !strncmp(b, "libjemalloc.so", 14) || !strncmp(b, "libunwind.so", 12) || !strncmp(b, "liblzma.so", 10);
-}
-
 static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct scan *sc = data;
     uintptr_t self = (uintptr_t)&oh_check_on;
     uintptr_t rlo = 0, rhi = 0;
-    if (info->dlpi_name && our_dependency(info->dlpi_name)) return 0;
+    if (info->dlpi_name && oh_caller_own_dependency(info->dlpi_name)) return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;

@@ -6,6 +6,8 @@
  */
 #include "scope/deps.h"
 
+#include "core/util.h"
+
 #include <elf.h>
 #include <link.h>
 #include <stdint.h>
@@ -46,17 +48,11 @@ static const char *strtab_of(const struct dl_phdr_info *o, const ElfW(Dyn) * d)
     return NULL;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    return b ? b + 1 : path;
-}
-
 /* Does object i answer to the DT_NEEDED name n (file name or soname)? */
 static bool named(uint32_t i, const char *n)
 {
     const char *path = objs[i].dlpi_name;
-    if (path && *path && strcmp(base_name(path), n) == 0) return true;
+    if (path && *path && strcmp(oh_base_name(path), n) == 0) return true;
     const ElfW(Dyn) *d = dynamic_of(&objs[i]);
     const char *str = strtab_of(&objs[i], d);
     for (; str && d->d_tag != DT_NULL; d++)

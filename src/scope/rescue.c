@@ -593,8 +593,6 @@ static int find_skips(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size, (void)data;
     const char *name = info->dlpi_name ? info->dlpi_name : "";
-    const char *b = strrchr(name, '/');
-    b = b ? b + 1 : name;
     uintptr_t self = (uintptr_t)&sc;
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     bool mine = false;
@@ -610,7 +608,7 @@ static int find_skips(struct dl_phdr_info *info, size_t size, void *data)
         prog_lo = lo;
         prog_hi = hi;
     }
-    if (mine || !strncmp(b, "libjemalloc.so", 14) || !strncmp(b, "libunwind", 9) || !strncmp(b, "liblzma.so", 10))
+    if (mine || oh_caller_own_dependency(name))
         add_skip(lo & ~(uintptr_t)(oh_os_page_size() - 1), oh_round_up(hi, oh_os_page_size()));
     return 0;
 }
@@ -766,12 +764,6 @@ static void remember_library(const char *name)
     if (i < LEARNED_CAP) learned[i] = name;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    return b ? b + 1 : path;
-}
-
 /* The mapping holding m->lo (m->hi stays 0 if none). */
 static bool mapping_of(const struct oh_os_mapping *map, void *arg)
 {
@@ -792,7 +784,7 @@ static void describe_where(char *buf, size_t cap, uintptr_t where)
     if (oh_in_pool((void *)where)) {
         oh_format(buf, cap, "a kept scope block at %p", (void *)where);
     } else if (oh_symbolize((void *)where, name, sizeof name, &off, &obj) && obj) {
-        oh_format(buf, cap, "%s+%zu (%s)", name, off, base_name(obj));
+        oh_format(buf, cap, "%s+%zu (%s)", name, off, oh_base_name(obj));
     } else {
         struct oh_os_mapping m = {.lo = where};
         (void)oh_os_each_mapping(mapping_of, &m);
@@ -872,13 +864,13 @@ static void learn(uintptr_t site, uintptr_t p, const struct hitrec *h, bool stal
         if (stale_free) {
             oh_log("%s frees scope memory after its scope ended (free called at %s): its allocations in scopes "
                    "go to the heap from now on",
-                   base_name(name), sym);
+                   oh_base_name(name), sym);
         } else {
             char from[256];
             describe_where(from, sizeof from, where);
             oh_log("%s keeps scope memory in library state (a %zu-byte block allocated at %s, referenced from %s): "
                    "its allocations in scopes go to the heap from now on",
-                   base_name(name), oh_block_usable((void *)p), sym, from);
+                   oh_base_name(name), oh_block_usable((void *)p), sym, from);
         }
     } else if (k == OH_CALLER_LIBRARY || k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) {
         if (stale_free || oh_site_get(site) == OH_SITE_HEAP) return;
@@ -1201,7 +1193,7 @@ void oh_rescue_print_learned(int fd)
     for (uint32_t i = 0; i < n; i++) {
         /* "libfoo.so.1" -> "libfoo.so" (a word of the file name, as
          * OFFHEAP_EXCLUDE matches) */
-        const char *b = base_name(learned[i]);
+        const char *b = oh_base_name(learned[i]);
         const char *so = strstr(b, ".so");
         size_t k = so ? (size_t)(so - b) + 3 : strlen(b);
         if (i && len + 1 < sizeof line) line[len++] = ':';
