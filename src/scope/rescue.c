@@ -657,33 +657,45 @@ static void scan_run(uintptr_t lo, uintptr_t hi)
 }
 
 /* One mapping for all the scratch (and the pinned list): it holds pool
- * addresses and copies of scanned memory, so the scan must skip it. */
+ * addresses and copies of scanned memory, so the scan must skip it.  What
+ * outlives a rescue comes first (pinned list, skips, pending runs and log);
+ * the rest is given back after each rescue (scratch_release): the busy set
+ * alone is 512 KiB, and a server that ran a handful of rescues at start-up
+ * should not carry their scratch in its RSS for the rest of its life. */
+static char *transient;     /* targets, queue, hits, busy set, residency, read buffer */
+static size_t transient_bytes;
+static size_t pend_log_bytes;
+
 static bool scratch_ready(void)
 {
     if (sc.t) return true;
     size_t count = oh_proc_count(), page = oh_os_page_size();
-    size_t t_bytes = oh_round_up(count * sizeof *sc.t, page);
-    size_t q_bytes = oh_round_up(count * sizeof *sc.queue, page);
-    size_t h_bytes = oh_round_up(HITS_CAP * sizeof *sc.hits, page);
     size_t p_bytes = oh_round_up(count * sizeof *pinned, page);
     size_t s_bytes = oh_round_up(2 * SKIP_CAP * sizeof *sc.skip, page);
     size_t r_bytes = oh_round_up(count * sizeof *pend_runs, page);
     size_t l_bytes = oh_round_up(PENDING_LOG_CAP * sizeof *pend_log, page);
+    size_t t_bytes = oh_round_up(count * sizeof *sc.t, page);
+    size_t q_bytes = oh_round_up(count * sizeof *sc.queue, page);
+    size_t h_bytes = oh_round_up(HITS_CAP * sizeof *sc.hits, page);
     size_t b_bytes = oh_round_up(BUSY_SLOTS * sizeof *busy, page);
-    size_t total =
-        t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + b_bytes + RES_PAGES + READ_CHUNK;
+    size_t keep = p_bytes + s_bytes + r_bytes + l_bytes;
+    size_t total = keep + t_bytes + q_bytes + h_bytes + b_bytes + RES_PAGES + READ_CHUNK;
     char *base = map(total);
     if (!base) return false;
-    sc.queue = (uint32_t *)(void *)(base + t_bytes);
-    sc.hits = (struct hitrec *)(void *)(base + t_bytes + q_bytes);
-    pinned = (uint32_t *)(void *)(base + t_bytes + q_bytes + h_bytes);
-    sc.skip = (struct range *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes);
-    pend_runs = (uint32_t *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes);
-    pend_log = (struct plog_entry *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes);
-    busy = (uintptr_t *)(void *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes);
-    sc.res = (unsigned char *)(base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + b_bytes);
-    sc.buf = base + t_bytes + q_bytes + h_bytes + p_bytes + s_bytes + r_bytes + l_bytes + b_bytes + RES_PAGES;
-    sc.t = (struct target *)(void *)base;
+    char *at = base;
+    pinned = (uint32_t *)(void *)at;
+    sc.skip = (struct range *)(void *)(at += p_bytes);
+    pend_runs = (uint32_t *)(void *)(at += s_bytes);
+    pend_log = (struct plog_entry *)(void *)(at += r_bytes);
+    transient = at += l_bytes;
+    sc.queue = (uint32_t *)(void *)(at += t_bytes);
+    sc.hits = (struct hitrec *)(void *)(at += q_bytes);
+    busy = (uintptr_t *)(void *)(at += h_bytes);
+    sc.res = (unsigned char *)(at += b_bytes);
+    sc.buf = (char *)(at += RES_PAGES);
+    transient_bytes = total - keep;
+    pend_log_bytes = l_bytes;
+    sc.t = (struct target *)(void *)transient;
     (void)dl_iterate_phdr(find_skips, NULL);
     add_skip((uintptr_t)base, (uintptr_t)base + total);
     add_skip(oh_pool_base, oh_pool_base + oh_pool_size);
@@ -692,6 +704,17 @@ static bool scratch_ready(void)
     memcpy(sc.fixed, sc.skip, sc.nskip * sizeof *sc.skip);
     sc.nskip_fixed = sc.nskip;
     return true;
+}
+
+/* After a rescue: the transient scratch (and the pending log, once nothing
+ * is pending) back to the kernel; it reads as zeros next time, which is
+ * also how the busy set starts empty. */
+static void scratch_release(void)
+{
+    if (!sc.t) return;
+    if (oh_os_decommit(transient, transient_bytes) != 0 && busy_any) memset(busy, 0, BUSY_SLOTS * sizeof *busy);
+    busy_any = false;
+    if (!npend && !pend_n) (void)oh_os_decommit(pend_log, pend_log_bytes);
 }
 
 /* ---- learning ------------------------------------------------------------ */
@@ -931,8 +954,7 @@ static void add_thread_sites(struct oh_thread *u, void *arg)
 
 static void collect_busy_sites(void)
 {
-    if (busy_any) memset(busy, 0, BUSY_SLOTS * sizeof *busy);
-    busy_any = false;
+    /* (busy is empty here: scratch_release) */
     if (others_on_probation(self_id)) oh_thread_for_each(add_thread_sites, NULL);
 }
 
@@ -1110,6 +1132,7 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
     if (!defer) npend = pend_n = 0;
     COUNT(n_rescues, 1);
     COUNT(n_scanned, sc.bytes);
+    scratch_release();
 out:
     if (routed) oh_sites_epoch_bump();
     if (!t->depth && t->ok_epoch != oh_sites_epoch()) {
