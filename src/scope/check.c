@@ -45,11 +45,8 @@
 #include "scope/config.h"
 #include "scope/proc.h"
 #include "scope/thread.h"
+#include "scope/unwind.h"
 
-#ifdef OH_HAVE_LIBUNWIND
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-#endif
 
 #include <errno.h>
 #include <link.h>
@@ -308,16 +305,27 @@ static _Atomic uint64_t n_unwinds, n_memo_hits;
 
 /* Unwind the caller's stack without our own frames (malloc, the engine):
  * its depot id, and in *e (if any) the return-address positions. */
+#ifdef OH_HAVE_LIBUNWIND
+static uint32_t unwind_full(void *ra, uintptr_t ref, struct memo *e);
+#endif
+
 __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct memo *e)
 {
-#ifndef OH_HAVE_LIBUNWIND
-    /* Built without libunwind: the block records its immediate caller
-     * only, and nothing is memoised. */
+#ifdef OH_HAVE_LIBUNWIND
+    if (oh_unw.ready) return unwind_full(ra, ref, e);
+#endif
+    /* Without libunwind (the build's or the machine's): the block records
+     * its immediate caller only, and nothing is memoised. */
     (void)ref, (void)e;
     void *one[1] = {ra};
     COUNT(n_unwinds, 1);
     return depot_put(one, 1);
-#else
+}
+
+#ifdef OH_HAVE_LIBUNWIND
+/* This frame and unwind()'s are in our object: in_self drops them. */
+static uint32_t unwind_full(void *ra, uintptr_t ref, struct memo *e)
+{
     void *pc[FRAMES];
     uint32_t off[FRAMES];
     uint32_t m = 0, valid = 0;
@@ -327,11 +335,11 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
     _Atomic uint32_t *slot = dl_slot();
     dl_enter(slot);
     COUNT(n_unwinds, 1);
-    if (unw_getcontext(&ctx) == 0 && unw_init_local(&cur, &ctx) == 0) {
+    if (oh_unw.getcontext(&ctx) == 0 && oh_unw.init_local(&cur, &ctx) == 0) {
         int steps = 0;
         do {
             unw_word_t ip = 0, sp = 0;
-            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0) break;
+            if (oh_unw.get_reg(&cur, UNW_REG_IP, &ip) != 0 || oh_unw.get_reg(&cur, UNW_REG_SP, &sp) != 0) break;
             if (m == 0 && in_self((void *)ip)) continue;
             pc[m] = (void *)ip;
             /* ip (a return address) was pushed just below sp by the call. */
@@ -343,7 +351,7 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
                 offs_ok = false;
             }
             m++;
-        } while (m < FRAMES && ++steps < 64 && unw_step(&cur) > 0);
+        } while (m < FRAMES && ++steps < 64 && oh_unw.step(&cur) > 0);
     }
     dl_leave(slot);
     if (m == 0) {
@@ -368,8 +376,8 @@ __attribute__((noinline)) static uint32_t unwind(void *ra, uintptr_t ref, struct
     (void)e, (void)valid;
 #endif
     return id;
-#endif /* OH_HAVE_LIBUNWIND */
 }
+#endif /* OH_HAVE_LIBUNWIND */
 
 uint32_t oh_check_backtrace_uc(void *uc, void **pc, uint32_t max)
 {
@@ -380,12 +388,12 @@ uint32_t oh_check_backtrace_uc(void *uc, void **pc, uint32_t max)
     uint32_t m = 0;
     _Atomic uint32_t *slot = dl_slot();
     dl_enter(slot);
-    if (unw_init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0) {
+    if (oh_unw.ready && oh_unw.init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0) {
         do {
             unw_word_t ip = 0;
-            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+            if (oh_unw.get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
             pc[m++] = (void *)ip;
-        } while (m < max && unw_step(&cur) > 0);
+        } while (m < max && oh_unw.step(&cur) > 0);
     }
     dl_leave(slot);
     if (m) return m;
@@ -1094,6 +1102,9 @@ void oh_check_init(void)
 {
     oh_check_on = true;
     (void)dl_iterate_phdr(find_self, NULL);
+#ifdef OH_HAVE_LIBUNWIND
+    (void)oh_unwind_load();
+#endif
     ck.valgrind = VG_RUNNING();
     ck.rec_cap = oh_proc_slab_size() / 16;
     ck.sl = map_table((size_t)oh_proc_count() * sizeof *ck.sl);
