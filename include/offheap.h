@@ -161,7 +161,10 @@ typedef struct offheap_stats {
     uint64_t rescue_bytes_scanned; /* memory they read */
     uint64_t pinned_runs;          /* slab runs kept alive because memory
                                    outside their scope referenced them */
-    uint64_t pinned_bytes;         /* their bytes (never released) */
+    uint64_t pinned_bytes;         /* their bytes (address space, never
+                                   released; the pages of their dead
+                                   blocks go back to the kernel when the
+                                   rescue knows every kept block) */
     uint64_t sites_cleared;        /* allocation sites found to die with
                                    their scopes (they stay scoped) */
     uint64_t sites_routed;         /* allocation sites (the program's, or a

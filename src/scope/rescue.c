@@ -1002,6 +1002,58 @@ done:
 
 static void describe_where(char *buf, size_t cap, uintptr_t where);
 
+/* A pinned run keeps the pages of the blocks it keeps, and gives the rest
+ * back: the scope's temporaries around a kept block are dead (nothing
+ * referenced them), like those of a run that was released, but a released
+ * run is reused while a pinned one would hold their pages for the life of
+ * the process.  Only when every reference into the run was to a recorded
+ * block whose extent was followed (not `whole`): then the kept blocks are
+ * exactly those hits.  Not in check mode (its records and quarantine keep
+ * their own account of the run).  Bytes given back. */
+static void keep_pages(uintptr_t w, size_t np, uint32_t ti, size_t page)
+{
+    for (uint32_t k = 0; k < sc.nhits; k++) {
+        if (target_of(sc.hits[k].value) != (int32_t)ti) continue;
+        uintptr_t p = oh_pool_base + block_of(sc.hits[k].value)->off;
+        uintptr_t blo = p - OH_BLOCK_HDR, bhi = p + oh_block_usable((void *)p);
+        uintptr_t wend = w + np * page;
+        if (bhi <= w || blo >= wend) continue;
+        size_t a = ((blo > w ? blo : w) - w) / page, b = ((bhi < wend ? bhi : wend) - 1 - w) / page;
+        for (size_t i = a; i <= b; i++) sc.res[i / 8] |= (unsigned char)(1u << (i % 8));
+    }
+}
+
+static size_t trim_pinned(uint32_t ti)
+{
+    const struct target *x = &sc.t[ti];
+    if (x->whole || oh_check_on) return 0;
+    for (uint32_t k = 0; k < sc.nhits; k++) {
+        if (target_of(sc.hits[k].value) != (int32_t)ti) continue;
+        const struct plog_entry *e = block_of(sc.hits[k].value);
+        if (!e || !(e->site & LEARNED)) return 0;
+    }
+    size_t page = oh_os_page_size(), released = 0;
+    /* Inward: the level's first page may hold an enclosing level's blocks. */
+    uintptr_t lo = oh_round_up(x->lo, page), hi = x->hi & ~(uintptr_t)(page - 1);
+    const size_t window = (size_t)RES_PAGES * 8u; /* pages: one bit each in sc.res */
+    for (uintptr_t w = lo; w < hi; w += window * page) {
+        size_t np = (hi - w) / page < window ? (hi - w) / page : window;
+        memset(sc.res, 0, (np + 7) / 8);
+        keep_pages(w, np, ti, page);
+        for (size_t a = 0; a < np;) {
+            if (sc.res[a / 8] & (1u << (a % 8))) {
+                a++;
+                continue;
+            }
+            size_t b = a;
+            while (b < np && !(sc.res[b / 8] & (1u << (b % 8)))) b++;
+            if (oh_os_decommit((void *)(w + a * page), (b - a) * page) == 0) released += (b - a) * page;
+            a = b;
+        }
+    }
+    return released;
+}
+
 /* ---- the rescue ---------------------------------------------------------- */
 
 bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
@@ -1106,11 +1158,13 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
         COUNT(n_pinned_runs, 1);
         COUNT(n_pinned_bytes, oh_proc_run_bytes(f));
         any = true;
+        size_t trimmed = defer ? 0 : trim_pinned(i);
         if (oh_cfg.verbose) {
             char where_s[256];
             describe_where(where_s, sizeof where_s, sc.t[i].why);
-            oh_log("rescue: kept a %zu-byte slab run alive: %p, inside it, is referenced from %s",
-                   oh_proc_run_bytes(f), (void *)sc.t[i].what, where_s);
+            oh_log("rescue: kept a %zu-byte slab run alive (%zu bytes of its dead pages given back): %p, inside it, "
+                   "is referenced from %s",
+                   oh_proc_run_bytes(f), trimmed, (void *)sc.t[i].what, where_s);
         }
     }
     /* The rest: kept aside (defer), or, once judged, given back (the
@@ -1143,7 +1197,10 @@ out:
     }
     /* The enclosing scopes' records stay: their end decides them. */
     if (t->plog && t->plog->n > m->plog_n) t->plog->n = m->plog_n;
-    if (!m->plog_n && t->plog) t->plog->overflow = t->plog->hn = 0;
+    /* An empty log goes back to the kernel (it reads as zeros, n = 0): a
+     * thread that was on probation once keeps none of its 1.1 MiB resident. */
+    if (!m->plog_n && t->plog && oh_os_decommit(t->plog, sizeof *t->plog) != 0)
+        t->plog->overflow = t->plog->hn = 0;
     scan_h = NULL;
     scan_hn = 0;
     t->probation = m->plog_n > 0;

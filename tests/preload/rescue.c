@@ -16,11 +16,16 @@
  *     the program to a library libph_text does not know): text_temp's
  *     blocks stay in scopes;
  *   - of the program, only the call site whose block was handed over.
+ * The run holding the kept blocks is pinned, but the pages of its dead
+ * blocks (a 64 KiB temporary) go back to the kernel.
  * Then 300 scopes overwrite released memory while the table grows and
  * everything kept must read back intact; the frees that libph_keep makes
  * at the end (late) must be harmless.
  */
 #include "ph.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 char *text_make(const char *s);
 char *text_temp(size_t n);
@@ -32,6 +37,7 @@ void *user_add(unsigned key);
 int user_check(unsigned n);
 
 #define ROUNDS 300
+#define BIG (64u << 10)
 #define HANDED "a result handed over to libph_keep"
 
 __attribute__((noinline)) static char *prog_handed(void)
@@ -62,7 +68,18 @@ int main(void)
     char *p = prog_temp(32);
     CHECKF(OFFHEAP_OWNS(t) && OFFHEAP_OWNS(p), "first-scope blocks are scope blocks (t %d p %d)", OFFHEAP_OWNS(t),
            OFFHEAP_OWNS(p));
+    char *big = prog_temp(BIG);
     offheap_scope_end();
+    /* Its whole pages, resident when it was written, are given back. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)big + page - 1) & ~(uintptr_t)(page - 1), hi = ((uintptr_t)big + BIG) & ~(uintptr_t)(page - 1);
+    unsigned char vec[BIG / 4096 + 1];
+    CHECK(hi > lo && (hi - lo) / page <= sizeof vec);
+    CHECK(mincore((void *)lo, hi - lo, vec) == 0);
+    unsigned resident = 0;
+    for (size_t i = 0; i < (hi - lo) / page; i++) resident += vec[i] & 1;
+    CHECKF(resident == 0, "a dead block's pages in a pinned run are given back (%u of %zu resident)", resident,
+           (size_t)((hi - lo) / page));
 
     offheap_stats s1 = ph_stats();
     CHECKF(s1.rescues > s0.rescues, "the first scope of new code was judged (rescues %llu)",
