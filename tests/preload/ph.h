@@ -13,6 +13,7 @@
 #include "offheap.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +61,21 @@ __attribute__((unused)) static int ph_all(const void *p, size_t n, unsigned char
 
 /* Run f with fd 2 redirected to a temporary file; return what it wrote
  * (static buffer, NUL-terminated). */
+/* An abort while stderr is captured would take the captured text, which
+ * says why, with it: the handler copies it to the real stderr first, then
+ * dies as the program would have.  (Not SIGSEGV: check mode's own handler
+ * must stay in place.) */
+static int ph_cap_fd = -1, ph_cap_saved = -1;
+
+__attribute__((unused)) static void ph_capture_death(int sig)
+{
+    static char buf[8192];
+    ssize_t n = pread(ph_cap_fd, buf, sizeof buf, 0);
+    if (n > 0 && write(ph_cap_saved, buf, (size_t)n) < 0) n = 0;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 __attribute__((unused)) static const char *ph_capture_stderr(void (*f)(void *), void *arg)
 {
     static char out[8192];
@@ -69,9 +85,12 @@ __attribute__((unused)) static const char *ph_capture_stderr(void (*f)(void *), 
     unlink(path);
     int saved = dup(2);
     REQUIRE(saved >= 0);
+    ph_cap_fd = fd, ph_cap_saved = saved;
+    void (*old_abrt)(int) = signal(SIGABRT, ph_capture_death);
     dup2(fd, 2);
     f(arg);
     dup2(saved, 2);
+    signal(SIGABRT, old_abrt);
     close(saved);
     ssize_t n = pread(fd, out, sizeof out - 1, 0);
     close(fd);
