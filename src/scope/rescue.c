@@ -75,6 +75,13 @@ struct plog_entry {
     uintptr_t site;
 };
 
+/* Marks a log entry whose block was learned from (user-space code
+ * addresses never have the top two bits set). */
+#define LEARNED ((uintptr_t)1 << 63)
+/* Marks a log entry whose block its scope freed (mark_freed). */
+#define FREED ((uintptr_t)1 << 62)
+#define SITE_OF(e) ((e)->site & ~(LEARNED | FREED))
+
 /* A heap block a routed site allocated while the thread was on probation:
  * if it holds the only reference to a scope block, who allocated it tells
  * whose the reference is. */
@@ -85,13 +92,25 @@ struct hlog_entry {
     uintptr_t site;
 };
 
+/* A scope block freed while the thread was on probation, and how many
+ * blocks the log held then: only an entry recorded before the free is that
+ * block (an inner scope's end may have rewound, and a later block of the
+ * same scope may sit at the same address). */
+#define FLOG_CAP (1u << 16)
+struct flog_entry {
+    uint64_t off; /* user pointer - pool base */
+    uint64_t n;   /* log length at the free */
+};
+
 struct oh_plog {
     uint32_t n;        /* entries */
     uint32_t overflow; /* blocks not recorded (log full) */
     uint32_t hn;       /* heap entries */
-    uint32_t pad;
+    uint32_t fn;       /* frees recorded (f); past FLOG_CAP, not recorded:
+                          those blocks are judged as if live */
     struct plog_entry e[LOG_CAP];
     struct hlog_entry h[HLOG_CAP];
+    struct flog_entry f[FLOG_CAP];
 };
 
 struct target {
@@ -251,6 +270,12 @@ void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
     t->probation = true;
 }
 
+void oh_rescue_record_free(struct oh_thread *t, const void *p)
+{
+    struct oh_plog *l = t->plog;
+    if (l && l->fn < FLOG_CAP) l->f[l->fn++] = (struct flog_entry){(uintptr_t)p - oh_pool_base, l->n};
+}
+
 void oh_rescue_record_heap(struct oh_thread *t, void *p, size_t n, void *ra)
 {
     struct oh_plog *l = t->plog;
@@ -393,11 +418,15 @@ static void hit(uintptr_t v, uintptr_t where)
      * its TLS), not a block: no allocation is aligned that far. */
     if (v == (uintptr_t)oh_proc_slab(sc.t[i].first) || !(v & ((1ul << 30) - 1))) return;
     if (learning && program_own_root(where)) return;
+    /* A block its scope freed is dead, whatever still points to it (a
+     * freed heap object, a stale field). */
+    const struct plog_entry *e = block_of(v);
+    if (e && (e->site & FREED)) return;
     /* A reference to a recorded block, kept for learning, leads to that
      * block's extent alone being scanned (learn_all): the dead temporaries
      * around it in the same run are not followed.  Any other reference
      * makes its run scanned whole. */
-    if (learning && sc.nhits < HITS_CAP && block_of(v)) sc.hits[sc.nhits++] = (struct hitrec){v, where, scanning_tls};
+    if (learning && sc.nhits < HITS_CAP && e) sc.hits[sc.nhits++] = (struct hitrec){v, where, scanning_tls};
     else sc.t[i].whole = true;
     if (!sc.t[i].pinned) {
         sc.t[i].pinned = true;
@@ -719,34 +748,56 @@ static void scratch_release(void)
 
 /* ---- learning ------------------------------------------------------------ */
 
-static int cmp_off(const struct plog_entry *a, const struct plog_entry *b)
-{
-    return a->off < b->off ? -1 : a->off > b->off;
-}
+/* Heap sort by offset (libc's qsort may allocate), for the probation log
+ * and the free log alike. */
+#define HEAP_SORT_BY_OFF(name, type)                                                                                   \
+    static void name(type *e, uint32_t n)                                                                              \
+    {                                                                                                                  \
+        for (uint32_t start = n / 2; n > 1;) {                                                                         \
+            uint32_t root;                                                                                             \
+            if (start > 0) {                                                                                           \
+                root = --start;                                                                                        \
+            } else {                                                                                                   \
+                type x = e[--n];                                                                                       \
+                e[n] = e[0];                                                                                           \
+                e[0] = x;                                                                                              \
+                root = 0;                                                                                              \
+            }                                                                                                          \
+            for (;;) {                                                                                                 \
+                uint32_t child = 2 * root + 1;                                                                         \
+                if (child >= n) break;                                                                                 \
+                if (child + 1 < n && e[child].off < e[child + 1].off) child++;                                         \
+                if (e[root].off >= e[child].off) break;                                                                \
+                type x = e[root];                                                                                      \
+                e[root] = e[child];                                                                                    \
+                e[child] = x;                                                                                          \
+                root = child;                                                                                          \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
 
-/* Heap sort of the log by offset (libc's qsort may allocate). */
-static void sort_log(struct plog_entry *e, uint32_t n)
+HEAP_SORT_BY_OFF(sort_log, struct plog_entry)
+HEAP_SORT_BY_OFF(sort_frees, struct flog_entry)
+
+/* Marks FREED the entries e[0, n) (log indices base...) whose block the
+ * thread freed after recording it. */
+static void mark_freed(struct oh_plog *l, struct plog_entry *e, uint32_t n, uint32_t base)
 {
-    for (uint32_t start = n / 2; n > 1;) {
-        uint32_t root;
-        if (start > 0) {
-            root = --start;
-        } else {
-            struct plog_entry x = e[--n];
-            e[n] = e[0];
-            e[0] = x;
-            root = 0;
+    uint32_t fn = l->fn < FLOG_CAP ? l->fn : FLOG_CAP;
+    if (!fn) return;
+    sort_frees(l->f, fn);
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t lo = 0, hi = fn;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (l->f[mid].off < e[j].off) lo = mid + 1;
+            else hi = mid;
         }
-        for (;;) {
-            uint32_t child = 2 * root + 1;
-            if (child >= n) break;
-            if (child + 1 < n && cmp_off(&e[child], &e[child + 1]) < 0) child++;
-            if (cmp_off(&e[root], &e[child]) >= 0) break;
-            struct plog_entry x = e[root];
-            e[root] = e[child];
-            e[child] = x;
-            root = child;
-        }
+        for (; lo < fn && l->f[lo].off == e[j].off; lo++)
+            if (l->f[lo].n > base + j) {
+                e[j].site |= FREED;
+                break;
+            }
     }
 }
 
@@ -825,15 +876,12 @@ static void describe_where(char *buf, size_t cap, uintptr_t where)
 static struct hlog_entry *scan_h;
 static uint32_t scan_hn;
 
-/* Marks a log entry whose block was learned from (user-space code
- * addresses never have the top bit set). */
-#define LEARNED ((uintptr_t)1 << 63)
 
 static uintptr_t holder_site(uintptr_t where)
 {
     if (oh_in_pool((void *)where)) {
         struct plog_entry *e = block_of(where);
-        return e ? e->site & ~LEARNED : 0;
+        return e ? SITE_OF(e) : 0;
     }
     uint32_t lo = 0, hi = scan_hn;
     while (lo < hi) {
@@ -987,8 +1035,8 @@ static bool learn_all(bool judged)
     collect_busy_sites();
     uint32_t nseen = 0;
     for (uint32_t i = 0; i < scan_n; i++) {
-        uintptr_t s = scan_e[i].site;
-        if (!s || (s & LEARNED) || oh_site_get(s) != OH_SITE_UNKNOWN || oh_caller_excluded((const void *)s)) continue;
+        uintptr_t s = SITE_OF(&scan_e[i]);
+        if (!s || (scan_e[i].site & LEARNED) || oh_site_get(s) != OH_SITE_UNKNOWN || oh_caller_excluded((const void *)s)) continue;
         bool seen = false;
         for (uint32_t j = 0; j < nseen && !seen; j++) seen = sc.seen[j] == s;
         if (seen) continue;
@@ -1076,8 +1124,10 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
     sc.nqueue = sc.nhits = 0;
     sc.bytes = 0;
     /* This level's records join the pending ones: one sorted log. */
+    uint32_t first = pend_n;
     for (uint32_t i = m->plog_n; t->plog && i < t->plog->n && pend_n < PENDING_LOG_CAP; i++)
         pend_log[pend_n++] = t->plog->e[i];
+    if (t->plog) mark_freed(t->plog, pend_log + first, pend_n - first, m->plog_n);
     scan_e = pend_log;
     scan_n = pend_n;
     if (scan_n) sort_log(scan_e, scan_n);
@@ -1200,7 +1250,7 @@ out:
     /* An empty log goes back to the kernel (it reads as zeros, n = 0): a
      * thread that was on probation once keeps none of its 1.1 MiB resident. */
     if (!m->plog_n && t->plog && oh_os_decommit(t->plog, sizeof *t->plog) != 0)
-        t->plog->overflow = t->plog->hn = 0;
+        t->plog->overflow = t->plog->hn = t->plog->fn = 0;
     scan_h = NULL;
     scan_hn = 0;
     t->probation = m->plog_n > 0;

@@ -56,6 +56,11 @@ struct oh_mark;
  * not known yet: record it and put the thread on probation. */
 void oh_rescue_record(struct oh_thread *t, void *p, void *ra);
 
+/* The scope block p was freed by t while t is on probation: a block freed
+ * in its scope is dead, whatever still points to it (a freed heap object,
+ * a stale field), so the rescue neither keeps it nor follows it. */
+void oh_rescue_record_free(struct oh_thread *t, const void *p);
+
 /* The heap block p of n bytes was allocated from routed site ra while t
  * is on probation or auditing (its holder may be asked about). */
 void oh_rescue_record_heap(struct oh_thread *t, void *p, size_t n, void *ra);

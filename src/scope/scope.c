@@ -269,6 +269,7 @@ void *oh_realloc_any(void *p, size_t n, void *ra)
         }
         void *q = route_alloc(t, n, 16, false, ra);
         if (q) memcpy(q, p, old);
+        if (q && OH_UNLIKELY(t->probation)) oh_rescue_record_free(t, p); /* moved: the old block is dead */
         return q;
     }
     /* A realloc of a dead block copies what now lives there. */

@@ -18,6 +18,7 @@
 
 #include "scope/block.h"
 #include "scope/check.h"
+#include "scope/rescue.h"
 #include "scope/scope.h"
 #include "scope/thread.h"
 
@@ -74,6 +75,7 @@ static inline void oh_scope_free(const void *p, void *ra)
         return;
     }
     OH_STAT_HOT_INC(t, frees_ignored);
+    if (__builtin_expect(t->probation, 0)) oh_rescue_record_free(t, p);
 }
 
 #pragma GCC visibility pop
