@@ -380,6 +380,9 @@ static int32_t target_of(uintptr_t v)
 /* The ending level's part of the thread's log: e[from, n), sorted. */
 static struct plog_entry *scan_e;
 static uint32_t scan_n;
+/* The ending thread's frees on probation, sorted by offset. */
+static const struct flog_entry *scan_f;
+static uint32_t scan_fn;
 
 /* The program's own data (its globals and statics) is the program's
  * business: a pointer it leaves there into a scope that ends is its
@@ -406,6 +409,7 @@ static bool scanning_tls; /* the hits come from a TLS block */
 static uint32_t self_id;
 
 static struct plog_entry *block_of(uintptr_t v);
+static bool freed_block_at(uintptr_t v, int32_t target);
 
 static void hit(uintptr_t v, uintptr_t where)
 {
@@ -421,7 +425,7 @@ static void hit(uintptr_t v, uintptr_t where)
     /* A block its scope freed is dead, whatever still points to it (a
      * freed heap object, a stale field). */
     const struct plog_entry *e = block_of(v);
-    if (e && (e->site & FREED)) return;
+    if (e ? (e->site & FREED) != 0 : freed_block_at(v, i)) return;
     /* A reference to a recorded block, kept for learning, leads to that
      * block's extent alone being scanned (learn_all): the dead temporaries
      * around it in the same run are not followed.  Any other reference
@@ -784,8 +788,6 @@ HEAP_SORT_BY_OFF(sort_frees, struct flog_entry)
 static void mark_freed(struct oh_plog *l, struct plog_entry *e, uint32_t n, uint32_t base)
 {
     uint32_t fn = l->fn < FLOG_CAP ? l->fn : FLOG_CAP;
-    if (!fn) return;
-    sort_frees(l->f, fn);
     for (uint32_t j = 0; j < n; j++) {
         uint32_t lo = 0, hi = fn;
         while (lo < hi) {
@@ -830,6 +832,35 @@ static struct plog_entry *block_of(uintptr_t v)
     struct plog_entry *e = &scan_e[lo - 1];
     void *p = (void *)(oh_pool_base + e->off);
     return off < e->off + oh_block_usable(p) ? e : NULL;
+}
+
+/* v lies in a block of target i that the ending thread freed on probation
+ * and did not record (its site was known): its extent comes from its
+ * header.  The free log is forgotten whenever an inner level rewinds
+ * (oh_rescue_forget_frees), so no later block can sit at a freed address;
+ * a header that does not describe a block of this run (a free() of an
+ * interior pointer) counts for nothing. */
+static bool freed_block_at(uintptr_t v, int32_t i)
+{
+    if (!scan_fn) return false;
+    uint64_t off = v - oh_pool_base;
+    uint32_t lo = 0, hi = scan_fn;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (scan_f[mid].off <= off + OH_BLOCK_HDR) lo = mid + 1;
+        else hi = mid;
+    }
+    if (!lo) return false;
+    uintptr_t p = oh_pool_base + scan_f[lo - 1].off;
+    if ((p & 15) || p - OH_BLOCK_HDR < sc.t[i].lo || p >= sc.t[i].hi) return false;
+    size_t usable = oh_block_usable((void *)p);
+    if (usable == 0 || usable > sc.t[i].hi - p) return false;
+    return v < p + usable;
+}
+
+void oh_rescue_forget_frees(struct oh_thread *t)
+{
+    if (t->plog) t->plog->fn = 0;
 }
 
 static void remember_library(const char *name)
@@ -1127,7 +1158,14 @@ bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
     uint32_t first = pend_n;
     for (uint32_t i = m->plog_n; t->plog && i < t->plog->n && pend_n < PENDING_LOG_CAP; i++)
         pend_log[pend_n++] = t->plog->e[i];
-    if (t->plog) mark_freed(t->plog, pend_log + first, pend_n - first, m->plog_n);
+    scan_f = NULL;
+    scan_fn = 0;
+    if (t->plog && t->plog->fn) {
+        scan_fn = t->plog->fn < FLOG_CAP ? t->plog->fn : FLOG_CAP;
+        sort_frees(t->plog->f, scan_fn);
+        scan_f = t->plog->f;
+        mark_freed(t->plog, pend_log + first, pend_n - first, m->plog_n);
+    }
     scan_e = pend_log;
     scan_n = pend_n;
     if (scan_n) sort_log(scan_e, scan_n);
@@ -1258,6 +1296,8 @@ out:
     if (!t->depth) t->auditing = false;
     scan_e = NULL;
     scan_n = 0;
+    scan_f = NULL;
+    scan_fn = 0;
     pthread_mutex_unlock(&lock);
     COUNT(n_rescue_ns, now_ns() - t0);
     return any;

@@ -61,6 +61,11 @@ void oh_rescue_record(struct oh_thread *t, void *p, void *ra);
  * a stale field), so the rescue neither keeps it nor follows it. */
 void oh_rescue_record_free(struct oh_thread *t, const void *p);
 
+/* An inner level of t ends and rewinds while t is on probation: its
+ * memory may be handed out again in the enclosing level, so the frees
+ * logged so far no longer name blocks for sure (forgotten: conservative). */
+void oh_rescue_forget_frees(struct oh_thread *t);
+
 /* The heap block p of n bytes was allocated from routed site ra while t
  * is on probation or auditing (its holder may be asked about). */
 void oh_rescue_record_heap(struct oh_thread *t, void *p, size_t n, void *ra);

@@ -569,6 +569,7 @@ void offheap_scope_end(void)
          * into what that one builds): judge this one too. */
         rescue(t, m, true);
     }
+    if (OH_UNLIKELY(t->probation) && t->depth > 0) oh_rescue_forget_frees(t);
     rewind_to(t, m, m->seq);
     t->seq = m->seq;
     if (t->depth == 0) park(t);

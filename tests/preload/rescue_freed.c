@@ -6,7 +6,11 @@
  * libph_note keeps the address of the last buffer it was shown in a global
  * and never uses it again.  In the first scope (its sites new, so the
  * scope is judged) the program frees the buffer it showed: the rescue must
- * neither keep its run nor route anything for it.  In the second, with a
+ * neither keep its run nor route anything for it.  In the second, the same
+ * call site (now known: its blocks are no longer recorded) allocates the
+ * buffer again, after a new call site put the thread on probation (its
+ * frees are logged from then on), the library notes it and the program
+ * frees it: the freed block, found by its header, keeps nothing either.  In the third, with a
  * call site of its own, the program does not free it: the same global now
  * holds a live block, which must be kept (its run pinned, its site routed),
  * which shows that the scan does see that global.
@@ -20,6 +24,13 @@ __attribute__((noinline)) static char *freed_buffer(void)
 {
     char *p = malloc(200);
     if (p) memset(p, 1, 200);
+    return p;
+}
+
+__attribute__((noinline)) static char *probe_buffer(void)
+{
+    char *p = malloc(48);
+    if (p) memset(p, 3, 48);
     return p;
 }
 
@@ -50,6 +61,21 @@ int main(void)
            "nothing is routed for a freed block (sites +%llu, libraries +%llu)",
            (unsigned long long)(s1.sites_routed - s0.sites_routed),
            (unsigned long long)(s1.libraries_routed - s0.libraries_routed));
+
+    offheap_scope_begin();
+    char *g = probe_buffer(); /* a new site: the thread is on probation */
+    CHECK(OFFHEAP_OWNS(g));
+    char *f = freed_buffer(); /* a known site: not recorded */
+    CHECK(OFFHEAP_OWNS(f));
+    note_buffer(f);
+    free(f);
+    free(g);
+    offheap_scope_end();
+    offheap_stats s15 = ph_stats();
+    CHECKF(s15.rescues > s1.rescues, "the scope with a new call site was judged");
+    CHECKF(s15.pinned_runs == s1.pinned_runs, "an unrecorded block freed in its scope is not kept (pinned runs +%llu)",
+           (unsigned long long)(s15.pinned_runs - s1.pinned_runs));
+    s1 = s15;
 
     offheap_scope_begin();
     char *q = kept_buffer();
