@@ -560,6 +560,7 @@ void offheap_scope_end(void)
             return;
         }
         if (t->depth == 0 || t->recorded != m->probation) rescue(t, m, false);
+        if (t->depth > 0 && t->probation) oh_rescue_forget_frees(t); /* this level rewinds */
     } else if (OH_UNLIKELY(t->depth == 0 &&
                            (oh_sites_epoch() != t->ok_epoch ||
                             atomic_load_explicit(&oh_rescue_probation_count, memory_order_relaxed)))) {
@@ -569,7 +570,6 @@ void offheap_scope_end(void)
          * into what that one builds): judge this one too. */
         rescue(t, m, true);
     }
-    if (OH_UNLIKELY(t->probation) && t->depth > 0) oh_rescue_forget_frees(t);
     rewind_to(t, m, m->seq);
     t->seq = m->seq;
     if (t->depth == 0) park(t);
