@@ -817,17 +817,28 @@ static void sort_heap_log(struct hlog_entry *h, uint32_t n)
     }
 }
 
+/* How many of the n entries of a (stride bytes each, sorted by the
+ * uint64_t offset they begin with: the probation log and the free log)
+ * have an offset <= key. */
+static uint32_t count_up_to(const void *a, size_t stride, uint32_t n, uint64_t key)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        uint64_t off;
+        memcpy(&off, (const char *)a + (size_t)mid * stride, sizeof off);
+        if (off <= key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 /* The log entry of the block holding pool address v (its header counts as
  * its own), or NULL. */
 static struct plog_entry *block_of(uintptr_t v)
 {
     uint64_t off = v - oh_pool_base;
-    uint32_t lo = 0, hi = scan_n;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (scan_e[mid].off <= off + OH_BLOCK_HDR) lo = mid + 1;
-        else hi = mid;
-    }
+    uint32_t lo = count_up_to(scan_e, sizeof *scan_e, scan_n, off + OH_BLOCK_HDR);
     if (!lo) return NULL;
     struct plog_entry *e = &scan_e[lo - 1];
     void *p = (void *)(oh_pool_base + e->off);
@@ -843,13 +854,7 @@ static struct plog_entry *block_of(uintptr_t v)
 static bool freed_block_at(uintptr_t v, int32_t i)
 {
     if (!scan_fn) return false;
-    uint64_t off = v - oh_pool_base;
-    uint32_t lo = 0, hi = scan_fn;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (scan_f[mid].off <= off + OH_BLOCK_HDR) lo = mid + 1;
-        else hi = mid;
-    }
+    uint32_t lo = count_up_to(scan_f, sizeof *scan_f, scan_fn, v - oh_pool_base + OH_BLOCK_HDR);
     if (!lo) return false;
     uintptr_t p = oh_pool_base + scan_f[lo - 1].off;
     if ((p & 15) || p - OH_BLOCK_HDR < sc.t[i].lo || p >= sc.t[i].hi) return false;
