@@ -223,6 +223,11 @@ static _Atomic uint64_t n_audits, n_rescues, n_rescue_ns, n_scanned, n_pinned_ru
 #define LEARNED_CAP 64u
 static const char *learned[LEARNED_CAP];
 static _Atomic uint32_t nlearned;
+/* Call sites routed alone (a result handed over), for the same report:
+ * OFFHEAP_EXCLUDE cannot name them. */
+#define ROUTED_SITES_SHOWN 8u
+static uintptr_t routed_sites[ROUTED_SITES_SHOWN];
+static _Atomic uint32_t nrouted_sites;
 
 static uint64_t now_ns(void)
 {
@@ -983,6 +988,8 @@ static void learn(uintptr_t site, uintptr_t p, const struct hitrec *h, bool stal
         if (stale_free || oh_site_get(site) == OH_SITE_HEAP) return;
         (void)oh_site_set(site, OH_SITE_HEAP);
         COUNT(n_sites_routed, 1);
+        uint32_t r = atomic_fetch_add_explicit(&nrouted_sites, 1, memory_order_relaxed);
+        if (r < ROUTED_SITES_SHOWN) routed_sites[r] = site;
         /* A library's result kept by others is the library's business;
          * the program's own sites are reported in check mode. */
         if (oh_cfg.verbose || (oh_cfg.check && k != OH_CALLER_LIBRARY)) {
@@ -1376,6 +1383,23 @@ void oh_rescue_print_learned(int fd)
         line[len] = '\0';
     }
     if (!n) len += oh_format(line + len, sizeof line - len, "(nothing: no library kept scope memory)");
+    len += oh_format(line + len, sizeof line - len, "\n");
+    (void)oh_write_all(fd, line, len);
+    /* What the line above does not cover: call sites routed alone (the
+     * program's, libstdc++'s string members, a library's result handed
+     * over) have no name OFFHEAP_EXCLUDE could match. */
+    uint32_t ns = atomic_load_explicit(&nrouted_sites, memory_order_relaxed);
+    if (!ns) return;
+    len = oh_format(line, sizeof line,
+                    "liboffheap: learned: %u call site(s) routed alone, which OFFHEAP_EXCLUDE cannot name (keep the "
+                    "rescue on, or put an escape around their calls):",
+                    ns);
+    for (uint32_t i = 0; i < ns && i < ROUTED_SITES_SHOWN; i++) {
+        char pc[256];
+        oh_describe_pc(pc, sizeof pc, (const void *)routed_sites[i], true);
+        len += oh_format(line + len, sizeof line - len, "%s %s", i ? ";" : "", pc);
+    }
+    if (ns > ROUTED_SITES_SHOWN) len += oh_format(line + len, sizeof line - len, "; ...");
     len += oh_format(line + len, sizeof line - len, "\n");
     (void)oh_write_all(fd, line, len);
 }

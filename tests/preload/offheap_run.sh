@@ -84,6 +84,17 @@ sh "$run" --lib "$work/missing.so" true >/dev/null 2>"$work/err"; rc=$?
 sh "$run" --lib >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "--lib without a value: exit $rc, want 2"
 
+# Every option --help lists is in the man page (scripts/ and man/ sit side
+# by side in the source tree).
+man=$(dirname "$run")/../man/offheap-run.1
+if [ -f "$man" ]; then
+    for o in $(sh "$run" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p'); do
+        # As troff writes it: each - as \-, in a .B/.BI/.BR line.
+        OPT=$(printf '%s' "$o" | sed 's/-/\\-/g') awk '$1 ~ /^\.B/ && $2 == ENVIRON["OPT"] { f = 1 } END { exit !f }' \
+            "$man" || fail "offheap-run $o is not in man/offheap-run.1"
+    done
+fi
+
 if [ $fails -ne 0 ]; then
     echo "offheap_run: $fails failure(s)"
     exit 1
