@@ -299,7 +299,7 @@ void oh_rescue_thread_exit(struct oh_thread *t)
         /* The last thread on probation exits: judge what waits.  (Its own
          * runs are gone already: the mark covers none of them.) */
         struct oh_mark none = {.head = t->head, .slab = OH_SLAB_NONE, .plog_n = oh_rescue_log_length(t)};
-        (void)oh_rescue_end(t, &none, true);
+        (void)oh_rescue_end(t, &none, true, NULL);
     }
     /* Another thread's judgment reads this log (collect_busy_sites) under
      * the lock: it is detached under the lock before it is unmapped. */
@@ -1147,7 +1147,8 @@ static size_t trim_pinned(uint32_t ti)
 
 /* ---- the rescue ---------------------------------------------------------- */
 
-bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced)
+bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced,
+                   void (*detach)(struct oh_thread *t, struct oh_mark *m))
 {
     bool any = false, routed = false;
     uint64_t t0 = now_ns();
@@ -1310,6 +1311,7 @@ out:
     scan_n = 0;
     scan_f = NULL;
     scan_fn = 0;
+    if (any && detach) detach(t, m);
     pthread_mutex_unlock(&lock);
     COUNT(n_rescue_ns, now_ns() - t0);
     return any;

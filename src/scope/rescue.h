@@ -75,10 +75,14 @@ void oh_rescue_record_heap(struct oh_thread *t, void *p, size_t n, void *ra);
  * scope): run the rescue over the blocks recorded since m.  forced: the
  * thread is not on probation, but a site or library was routed while its
  * scope ran (its blocks from there may be kept too): scan, pin, learn
- * nothing.  Returns true
- * when runs were pinned: their slabs' meta.owner is OH_OWNER_PINNED, and
- * the caller takes them out of t's chain before it rewinds (scope.c). */
-bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced);
+ * nothing.  Returns true when runs were pinned or set aside: their slabs'
+ * meta.owner is OH_OWNER_PINNED or OH_OWNER_PENDING, and detach (when not
+ * NULL) has taken them out of t's chain (scope.c) before the rescue lock
+ * was let go: another thread's judgment releases pending runs under that
+ * lock, and a run released (and taken by a third thread) before t unlinked
+ * it would have its chain link and owner read from the new owner's. */
+bool oh_rescue_end(struct oh_thread *t, struct oh_mark *m, bool forced,
+                   void (*detach)(struct oh_thread *t, struct oh_mark *m));
 
 /* free() (or realloc) of pool block p by code at ra on thread t, which
  * has no routed scope open (t->route == 0). */

@@ -474,12 +474,11 @@ static void rewind_to(struct oh_thread *t, const struct oh_mark *m, uint32_t kee
     assert_bump(t);
 }
 
-/* The level at mark m ends on probation: run the rescue, and take the runs
- * it pinned or keeps pending out of the thread's chain.  If the level's own slab or the
- * bump slab was pinned, the level goes on without it. */
-static void rescue(struct oh_thread *t, struct oh_mark *m, bool forced)
+/* Take the runs the rescue pinned or keeps pending out of the thread's
+ * chain (called by oh_rescue_end under the rescue lock).  If the level's
+ * own slab or the bump slab was pinned, the level goes on without it. */
+static void detach_kept(struct oh_thread *t, struct oh_mark *m)
 {
-    if (!oh_rescue_end(t, m, forced)) return;
     account(t);
     uint32_t *link = &t->head;
     for (uint32_t s = t->head; s != OH_SLAB_NONE;) {
@@ -503,6 +502,12 @@ static void rescue(struct oh_thread *t, struct oh_mark *m, bool forced)
         }
         s = next;
     }
+}
+
+/* The level at mark m ends on probation: run the rescue. */
+static void rescue(struct oh_thread *t, struct oh_mark *m, bool forced)
+{
+    (void)oh_rescue_end(t, m, forced, detach_kept);
 }
 
 void offheap_scope_begin(void)
