@@ -224,7 +224,9 @@ EXPORT ssize_t getline(char **line, size_t *cap, FILE *f)
     return getdelim_scoped(line, cap, '\n', f, __builtin_return_address(0));
 }
 
-EXPORT char *realpath(const char *path, char *resolved)
+/* realpath(path, resolved) for a caller at ra: a result it allocates is
+ * resolved into a stack buffer and copied into a block of the caller's. */
+static char *realpath_as(const char *path, char *resolved, void *ra)
 {
     realpath_fn real = (realpath_fn)(uintptr_t)libc_fn((void *_Atomic *)&libc_realpath, "realpath");
     if (!real) {
@@ -235,9 +237,14 @@ EXPORT char *realpath(const char *path, char *resolved)
     char buf[PATH_MAX];
     if (!real(path, buf)) return NULL;
     size_t n = strlen(buf) + 1;
-    char *p = alloc_as(n, __builtin_return_address(0));
+    char *p = alloc_as(n, ra);
     if (p) memcpy(p, buf, n);
     return p;
+}
+
+EXPORT char *realpath(const char *path, char *resolved)
+{
+    return realpath_as(path, resolved, __builtin_return_address(0));
 }
 
 /* ---- more results the caller frees -------------------------------------- */
@@ -341,18 +348,7 @@ EXPORT char *tempnam(const char *dir, const char *prefix)
 
 EXPORT char *canonicalize_file_name(const char *path)
 {
-    realpath_fn real = (realpath_fn)(uintptr_t)libc_fn((void *_Atomic *)&libc_realpath, "realpath");
-    if (!real) {
-        errno = ENOSYS;
-        return NULL;
-    }
-    if (!oh_self.route) return real(path, NULL);
-    char buf[PATH_MAX];
-    if (!real(path, buf)) return NULL;
-    size_t n = strlen(buf) + 1;
-    char *p = alloc_as(n, __builtin_return_address(0));
-    if (p) memcpy(p, buf, n);
-    return p;
+    return realpath_as(path, NULL, __builtin_return_address(0));
 }
 
 /* scandir's result: an array of n entries, each its own block of d_reclen

@@ -33,14 +33,40 @@ static inline uintptr_t oh_elf_dyn_addr(const struct dl_phdr_info *info, uintptr
     return v < info->dlpi_addr ? v + info->dlpi_addr : v;
 }
 
-/* Fill *d; false when the object has no dynamic section. */
-static inline bool oh_elf_dyn_read(const struct dl_phdr_info *info, struct oh_elf_dyn *d)
+/* The object's dynamic section, or NULL. */
+static inline const ElfW(Dyn) * oh_elf_dynamic(const struct dl_phdr_info *info)
 {
-    memset(d, 0, sizeof *d);
     const ElfW(Dyn) *dyn = NULL;
     for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
             dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    return dyn;
+}
+
+/* Whether addr lies in one of the object's loaded segments; *lo and *hi
+ * (each may be NULL) get the span of all of them. */
+static inline bool oh_elf_load_span(const struct dl_phdr_info *info, uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t l = UINTPTR_MAX, h = 0;
+    bool in = false;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < l) l = a;
+        if (a + ph->p_memsz > h) h = a + ph->p_memsz;
+        if (addr - a < ph->p_memsz) in = true;
+    }
+    if (lo) *lo = l;
+    if (hi) *hi = h;
+    return in;
+}
+
+/* Fill *d; false when the object has no dynamic section. */
+static inline bool oh_elf_dyn_read(const struct dl_phdr_info *info, struct oh_elf_dyn *d)
+{
+    memset(d, 0, sizeof *d);
+    const ElfW(Dyn) *dyn = oh_elf_dynamic(info);
     if (!dyn) return false;
     size_t pltrelsz = 0;
     bool rela = false;

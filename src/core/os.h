@@ -29,6 +29,10 @@ size_t oh_os_huge_page_size(void);
  * Returns the base or NULL (ENOMEM or the refusal's errno in *err). */
 void *oh_os_reserve(size_t size, size_t align, bool huge, bool *got_huge, int *err);
 
+/* Side tables: `bytes` rounded up to whole pages, page-aligned, not huge,
+ * untouched until used.  NULL when the address space is refused. */
+void *oh_os_reserve_pages(size_t bytes);
+
 /* Unmap a reservation made by oh_os_reserve (whole or part). */
 void oh_os_unreserve(void *addr, size_t size);
 

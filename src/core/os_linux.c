@@ -131,6 +131,13 @@ void *oh_os_reserve(size_t size, size_t align, bool huge, bool *got_huge, int *e
     return base;
 }
 
+void *oh_os_reserve_pages(size_t bytes)
+{
+    int err = 0;
+    size_t page = oh_os_page_size();
+    return oh_os_reserve((bytes + page - 1) & ~(page - 1), page, false, NULL, &err);
+}
+
 void oh_os_unreserve(void *addr, size_t size)
 {
     int saved = errno;

@@ -301,18 +301,13 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct find_obj *f = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        if (f->addr - (info->dlpi_addr + ph->p_vaddr) >= ph->p_memsz) continue;
-        f->found = true;
-        f->name = info->dlpi_name ? info->dlpi_name : "";
-        f->main = !*f->name;
-        f->runtime = !f->main && kind_of_path(f->name, oh_base_name(f->name), NULL) != K_NONE;
-        f->info = *info;
-        return 1;
-    }
-    return 0;
+    if (!oh_elf_load_span(info, f->addr, NULL, NULL)) return 0;
+    f->found = true;
+    f->name = info->dlpi_name ? info->dlpi_name : "";
+    f->main = !*f->name;
+    f->runtime = !f->main && kind_of_path(f->name, oh_base_name(f->name), NULL) != K_NONE;
+    f->info = *info;
+    return 1;
 }
 
 enum oh_caller_kind oh_caller_kind(const void *ra, const char **name)

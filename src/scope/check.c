@@ -38,6 +38,7 @@
 #include "scope/caller.h"
 #include "scope/check_internal.h"
 
+#include "core/elf_dyn.h"
 #include "core/invariant.h"
 #include "core/log.h"
 #include "core/os.h"
@@ -1075,27 +1076,11 @@ size_t oh_check_retire(struct oh_thread *t, uint32_t head, uint32_t stop, void *
 static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size, (void)data;
-    uintptr_t self = (uintptr_t)&oh_check_on, lo = UINTPTR_MAX, hi = 0;
-    bool mine = false;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo) lo = a;
-        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
-        if (self - a < ph->p_memsz) mine = true;
-    }
-    if (!mine) return 0;
+    uintptr_t lo, hi;
+    if (!oh_elf_load_span(info, (uintptr_t)&oh_check_on, &lo, &hi)) return 0;
     ck.self_lo = lo;
     ck.self_hi = hi;
     return 1;
-}
-
-static void *map_table(size_t bytes)
-{
-    size_t page = oh_os_page_size();
-    int err = 0;
-    return oh_os_reserve((bytes + page - 1) & ~(page - 1), page, false, NULL, &err);
 }
 
 void oh_check_init(void)
@@ -1107,11 +1092,11 @@ void oh_check_init(void)
 #endif
     ck.valgrind = VG_RUNNING();
     ck.rec_cap = oh_proc_slab_size() / 16;
-    ck.sl = map_table((size_t)oh_proc_count() * sizeof *ck.sl);
-    ck.recs = map_table((size_t)oh_proc_count() * ck.rec_cap * sizeof *ck.recs);
-    ck.depot = map_table((size_t)DEPOT_SLOTS * sizeof *ck.depot);
-    ck.q = map_table(Q_RUNS * sizeof *ck.q);
-    memo_tab = map_table((size_t)DL_SLOTS * MEMO_ENTRIES * sizeof *memo_tab); /* optional */
+    ck.sl = oh_os_reserve_pages((size_t)oh_proc_count() * sizeof *ck.sl);
+    ck.recs = oh_os_reserve_pages((size_t)oh_proc_count() * ck.rec_cap * sizeof *ck.recs);
+    ck.depot = oh_os_reserve_pages((size_t)DEPOT_SLOTS * sizeof *ck.depot);
+    ck.q = oh_os_reserve_pages(Q_RUNS * sizeof *ck.q);
+    memo_tab = oh_os_reserve_pages((size_t)DL_SLOTS * MEMO_ENTRIES * sizeof *memo_tab); /* optional */
     if (!ck.sl || !ck.recs || !ck.depot || !ck.q) {
         oh_log("check mode: cannot map its side tables (address space?); released scope memory is only "
                "poisoned, without reports");

@@ -6,6 +6,7 @@
  */
 #include "scope/deps.h"
 
+#include "core/elf_dyn.h"
 #include "core/util.h"
 
 #include <elf.h>
@@ -28,24 +29,11 @@ static int snapshot(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-static const ElfW(Dyn) * dynamic_of(const struct dl_phdr_info *o)
+/* The strings of the object's dynamic section (oh_elf_dyn_read). */
+static const char *strtab_of(const struct dl_phdr_info *o)
 {
-    for (ElfW(Half) i = 0; i < o->dlpi_phnum; i++)
-        if (o->dlpi_phdr[i].p_type == PT_DYNAMIC)
-            return (const ElfW(Dyn) *)(o->dlpi_addr + o->dlpi_phdr[i].p_vaddr);
-    return NULL;
-}
-
-/* The loader rewrites d_ptr entries to absolute addresses, except in
- * objects whose dynamic section is read-only (the vDSO). */
-static const char *strtab_of(const struct dl_phdr_info *o, const ElfW(Dyn) * d)
-{
-    for (; d && d->d_tag != DT_NULL; d++)
-        if (d->d_tag == DT_STRTAB) {
-            uintptr_t v = d->d_un.d_ptr;
-            return (const char *)(v < o->dlpi_addr ? v + o->dlpi_addr : v);
-        }
-    return NULL;
+    struct oh_elf_dyn d;
+    return oh_elf_dyn_read(o, &d) ? d.strtab : NULL;
 }
 
 /* Does object i answer to the DT_NEEDED name n (file name or soname)? */
@@ -53,8 +41,8 @@ static bool named(uint32_t i, const char *n)
 {
     const char *path = objs[i].dlpi_name;
     if (path && *path && strcmp(oh_base_name(path), n) == 0) return true;
-    const ElfW(Dyn) *d = dynamic_of(&objs[i]);
-    const char *str = strtab_of(&objs[i], d);
+    const ElfW(Dyn) *d = oh_elf_dynamic(&objs[i]);
+    const char *str = strtab_of(&objs[i]);
     for (; str && d->d_tag != DT_NULL; d++)
         if (d->d_tag == DT_SONAME && strcmp(str + d->d_un.d_val, n) == 0) return true;
     return false;
@@ -63,18 +51,15 @@ static bool named(uint32_t i, const char *n)
 static int32_t index_of_pc(uintptr_t pc)
 {
     for (uint32_t i = 0; i < nobjs; i++)
-        for (ElfW(Half) k = 0; k < objs[i].dlpi_phnum; k++) {
-            const ElfW(Phdr) *ph = &objs[i].dlpi_phdr[k];
-            if (ph->p_type == PT_LOAD && pc - (objs[i].dlpi_addr + ph->p_vaddr) < ph->p_memsz) return (int32_t)i;
-        }
+        if (oh_elf_load_span(&objs[i], pc, NULL, NULL)) return (int32_t)i;
     return -1;
 }
 
 static bool needs(uint32_t a, uint32_t b, int depth)
 {
     visited[a / 64] |= 1ull << (a % 64);
-    const ElfW(Dyn) *d = dynamic_of(&objs[a]);
-    const char *str = strtab_of(&objs[a], d);
+    const ElfW(Dyn) *d = oh_elf_dynamic(&objs[a]);
+    const char *str = strtab_of(&objs[a]);
     if (!str) return false;
     for (const ElfW(Dyn) *e = d; e->d_tag != DT_NULL; e++) {
         if (e->d_tag != DT_NEEDED) continue;

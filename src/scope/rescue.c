@@ -30,6 +30,7 @@
  */
 #include "scope/rescue.h"
 
+#include "core/elf_dyn.h"
 #include "core/invariant.h"
 #include "core/log.h"
 #include "core/os.h"
@@ -236,13 +237,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void *map(size_t bytes)
-{
-    int err = 0;
-    size_t page = oh_os_page_size();
-    return oh_os_reserve(oh_round_up(bytes, page), page, false, NULL, &err);
-}
-
 /* ---- probation log ------------------------------------------------------ */
 
 void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
@@ -257,7 +251,7 @@ void oh_rescue_record(struct oh_thread *t, void *p, void *ra)
         oh_sites_epoch_bump();
     }
     if (!t->plog) {
-        __atomic_store_n(&t->plog, map(sizeof *t->plog), __ATOMIC_RELEASE);
+        __atomic_store_n(&t->plog, oh_os_reserve_pages(sizeof *t->plog), __ATOMIC_RELEASE);
         if (!t->plog) {
             /* No log, no attribution: the rescue still pins what is
              * referenced, it only cannot learn. */
@@ -292,6 +286,11 @@ uint32_t oh_rescue_log_length(const struct oh_thread *t)
     return t->plog ? t->plog->n : 0;
 }
 
+static void unmap_log(struct oh_plog *l)
+{
+    if (l) oh_os_unreserve(l, oh_round_up(sizeof *l, oh_os_page_size()));
+}
+
 void oh_rescue_thread_exit(struct oh_thread *t)
 {
     set_probation(t->id, false);
@@ -307,7 +306,7 @@ void oh_rescue_thread_exit(struct oh_thread *t)
     struct oh_plog *l = t->plog;
     __atomic_store_n(&t->plog, NULL, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&lock);
-    if (l) oh_os_unreserve(l, oh_round_up(sizeof *l, oh_os_page_size()));
+    unmap_log(l);
     t->probation = false;
 }
 
@@ -319,7 +318,7 @@ void oh_rescue_forget_thread(struct oh_thread *t)
     set_probation(t->id, false);
     struct oh_plog *l = t->plog;
     t->plog = NULL;
-    if (l) oh_os_unreserve(l, oh_round_up(sizeof *l, oh_os_page_size()));
+    unmap_log(l);
 }
 
 /* ---- targets ------------------------------------------------------------- */
@@ -631,17 +630,8 @@ static int find_skips(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size, (void)data;
     const char *name = info->dlpi_name ? info->dlpi_name : "";
-    uintptr_t self = (uintptr_t)&sc;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    bool mine = false;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo) lo = a;
-        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
-        if (self - a < ph->p_memsz) mine = true;
-    }
+    uintptr_t lo, hi;
+    bool mine = oh_elf_load_span(info, (uintptr_t)&sc, &lo, &hi);
     if (!*name) {
         prog_lo = lo;
         prog_hi = hi;
@@ -718,7 +708,7 @@ static bool scratch_ready(void)
     size_t b_bytes = oh_round_up(BUSY_SLOTS * sizeof *busy, page);
     size_t keep = p_bytes + s_bytes + r_bytes + l_bytes;
     size_t total = keep + t_bytes + q_bytes + h_bytes + b_bytes + RES_PAGES + READ_CHUNK;
-    char *base = map(total);
+    char *base = oh_os_reserve_pages(total);
     if (!base) return false;
     char *at = base;
     pinned = (uint32_t *)(void *)at;

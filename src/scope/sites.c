@@ -32,9 +32,8 @@ static struct slot *table(uint32_t tier, bool insert)
 {
     struct slot *t = atomic_load_explicit(&tables[tier], memory_order_acquire);
     if (t || !insert) return t;
-    int err = 0;
     size_t bytes = ((size_t)1 << tier_bits[tier]) * sizeof(struct slot);
-    struct slot *mine = oh_os_reserve(bytes, oh_os_page_size(), false, NULL, &err);
+    struct slot *mine = oh_os_reserve_pages(bytes);
     if (!mine) return NULL;
     if (!atomic_compare_exchange_strong_explicit(&tables[tier], &t, mine, memory_order_acq_rel,
                                                  memory_order_acquire)) {
