@@ -34,6 +34,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -279,6 +281,18 @@ static inline int api_listen(int port, bool reuseport, bool nonblock, int *bound
     getsockname(fd, (struct sockaddr *)&addr, &alen);
     *bound = ntohs(addr.sin_port);
     return fd;
+}
+
+/* SIGINT and SIGTERM blocked in *sigs (the threads started later inherit
+ * the mask; main takes them with sigwait), SIGPIPE ignored (a client that
+ * goes away is an error return, not a death). */
+static inline void api_block_signals(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* The first line every server prints once it accepts connections. */

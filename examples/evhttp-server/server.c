@@ -134,11 +134,7 @@ int main(int argc, char **argv)
     /* Signals are taken by sigwait() in main only (the workers inherit the
      * mask). */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    api_block_signals(&sigs);
 
     int bound;
     int lfd = api_listen(port, false, true, &bound);

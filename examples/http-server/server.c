@@ -26,6 +26,8 @@
 #define _GNU_SOURCE /* memmem, accept4 */
 #include <offheap.h>
 
+#include "../common/http_header.h"
+
 #include <jansson.h>
 
 #include <arpa/inet.h>
@@ -227,25 +229,6 @@ static bool handle_stats(int fd, bool keep_alive)
 /* Connections                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* Case-insensitive search for header `name` in [h, end); value in *v. */
-static bool find_header(const char *h, const char *end, const char *name, const char **v, size_t *vlen)
-{
-    size_t nl = strlen(name);
-    while (h < end) {
-        const char *eol = memchr(h, '\n', (size_t)(end - h));
-        if (!eol) eol = end;
-        if ((size_t)(eol - h) > nl && strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
-            const char *s = h + nl + 1, *e = eol;
-            while (s < e && (*s == ' ' || *s == '\t')) s++;
-            while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) e--;
-            *v = s;
-            *vlen = (size_t)(e - s);
-            return true;
-        }
-        h = eol + 1;
-    }
-    return false;
-}
 
 static void *connection_main(void *arg)
 {
@@ -286,12 +269,12 @@ static void *connection_main(void *arg)
         const char *v;
         size_t vl;
         keep = minor >= 1;
-        if (find_header(hdrs, buf + head_len, "Connection", &v, &vl)) {
+        if (http_find_header(hdrs, buf + head_len, "Connection", &v, &vl)) {
             if (vl == 5 && strncasecmp(v, "close", 5) == 0) keep = false;
             if (vl == 10 && strncasecmp(v, "keep-alive", 10) == 0) keep = true;
         }
         size_t body_len = 0;
-        bool has_len = find_header(hdrs, buf + head_len, "Content-Length", &v, &vl);
+        bool has_len = http_find_header(hdrs, buf + head_len, "Content-Length", &v, &vl);
         if (has_len) {
             char num[24];
             if (vl == 0 || vl >= sizeof num) vl = sizeof num - 1;

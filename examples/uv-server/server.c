@@ -26,6 +26,7 @@
  * between OFFHEAP_ESCAPE_BEGIN/END (ordinary heap blocks).
  */
 #define _GNU_SOURCE /* memmem */
+#include "../common/http_header.h"
 #include "../common/order_api.h"
 
 #include <uv.h>
@@ -100,25 +101,6 @@ typedef struct request {
     char id[80]; /* X-Request-Id, "" when absent */
 } request;
 
-/* Case-insensitive header `name` in the header lines [h, end). */
-static bool header(const char *h, const char *end, const char *name, const char **v, size_t *vl)
-{
-    size_t nl = strlen(name);
-    while (h < end) {
-        const char *eol = memchr(h, '\n', (size_t)(end - h));
-        if (!eol) eol = end;
-        if ((size_t)(eol - h) > nl && strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
-            const char *s = h + nl + 1, *e = eol;
-            while (s < e && (*s == ' ' || *s == '\t')) s++;
-            while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) e--;
-            *v = s;
-            *vl = (size_t)(e - s);
-            return true;
-        }
-        h = eol + 1;
-    }
-    return false;
-}
 
 /* Parse the head at buf[0..have).  1: complete head in *rq; 0: need more;
  * -1: bad request; -2: headers too large; -3: body too large. */
@@ -144,12 +126,12 @@ static int parse_head(const char *buf, size_t have, request *rq)
     rq->keep_alive = sp2[8] != '0';
     const char *hdrs = eol + 1, *v;
     size_t vl;
-    if (header(hdrs, end, "Connection", &v, &vl)) {
+    if (http_find_header(hdrs, end, "Connection", &v, &vl)) {
         if (vl == 5 && strncasecmp(v, "close", 5) == 0) rq->keep_alive = false;
         if (vl == 10 && strncasecmp(v, "keep-alive", 10) == 0) rq->keep_alive = true;
     }
-    if (header(hdrs, end, "Transfer-Encoding", &v, &vl)) rq->chunked = true;
-    if (header(hdrs, end, "Content-Length", &v, &vl)) {
+    if (http_find_header(hdrs, end, "Transfer-Encoding", &v, &vl)) rq->chunked = true;
+    if (http_find_header(hdrs, end, "Content-Length", &v, &vl)) {
         char num[24];
         if (vl == 0 || vl >= sizeof num) return -1;
         memcpy(num, v, vl);
@@ -161,7 +143,7 @@ static int parse_head(const char *buf, size_t have, request *rq)
         rq->has_len = true;
         rq->body_len = (size_t)l;
     }
-    if (header(hdrs, end, "X-Request-Id", &v, &vl) && vl < sizeof rq->id) memcpy(rq->id, v, vl);
+    if (http_find_header(hdrs, end, "X-Request-Id", &v, &vl) && vl < sizeof rq->id) memcpy(rq->id, v, vl);
     return 1;
 }
 
@@ -348,11 +330,7 @@ int main(int argc, char **argv)
     api_init();
 
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    api_block_signals(&sigs);
 
     loop_ctx *lcs = calloc((size_t)threads, sizeof *lcs);
     if (!lcs) return 1;
