@@ -227,8 +227,7 @@ static _Atomic uint32_t nlearned;
 /* Call sites routed alone (a result handed over), for the same report:
  * OFFHEAP_EXCLUDE cannot name them. */
 #define ROUTED_SITES_SHOWN 8u
-static uintptr_t routed_sites[ROUTED_SITES_SHOWN];
-static _Atomic uint32_t nrouted_sites;
+static uintptr_t routed_sites[ROUTED_SITES_SHOWN]; /* the first n_sites_routed */
 
 static uint64_t now_ns(void)
 {
@@ -977,8 +976,7 @@ static void learn(uintptr_t site, uintptr_t p, const struct hitrec *h, bool stal
     } else if (k == OH_CALLER_LIBRARY || k == OH_CALLER_PROGRAM || k == OH_CALLER_STRINGS) {
         if (stale_free || oh_site_get(site) == OH_SITE_HEAP) return;
         (void)oh_site_set(site, OH_SITE_HEAP);
-        COUNT(n_sites_routed, 1);
-        uint32_t r = atomic_fetch_add_explicit(&nrouted_sites, 1, memory_order_relaxed);
+        uint64_t r = atomic_fetch_add_explicit(&n_sites_routed, 1, memory_order_relaxed);
         if (r < ROUTED_SITES_SHOWN) routed_sites[r] = site;
         /* A library's result kept by others is the library's business;
          * the program's own sites are reported in check mode. */
@@ -1380,7 +1378,7 @@ void oh_rescue_print_learned(int fd)
     /* What the line above does not cover: call sites routed alone (the
      * program's, libstdc++'s string members, a library's result handed
      * over) have no name OFFHEAP_EXCLUDE could match. */
-    uint32_t ns = atomic_load_explicit(&nrouted_sites, memory_order_relaxed);
+    uint32_t ns = (uint32_t)atomic_load_explicit(&n_sites_routed, memory_order_relaxed);
     if (!ns) return;
     len = oh_format(line, sizeof line,
                     "liboffheap: learned: %u call site(s) routed alone, which OFFHEAP_EXCLUDE cannot name (keep the "
